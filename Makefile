@@ -1,0 +1,47 @@
+# Two commands: `make run` serves the portal with demo data; `make test` sets up and runs every test.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+PYTHON  ?= python3
+ASSETS  := static/vendor/.stamp
+
+.PHONY: run test test-sqlite test-postgresql lint format setup setup-test clean
+
+run: setup
+	$(VENV)/bin/portal run
+
+setup: $(VENV)/.stamp-run $(ASSETS)
+
+setup-test: $(VENV)/.stamp-test $(ASSETS)
+	@bash scripts/system-deps.sh
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.stamp-run: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-run
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+$(ASSETS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	bash scripts/vendor-assets.sh
+	@touch $@
+
+test: setup-test lint
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+	$(VENV)/bin/pytest -q -p no:cacheprovider -m db --db=postgresql
+
+lint: $(VENV)/.stamp-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.stamp-test
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor test-artifacts

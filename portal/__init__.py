@@ -1,0 +1,135 @@
+"""Neighborhood Portal: the application factory and its registration steps."""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides=None) -> Flask:
+    """Build the app: defaults, then PORTAL_* variables, then ``overrides``."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    configure(app, overrides)
+    register_extensions(app)
+    register_blueprints(app)
+    register_sockets(app)
+    register_commands(app)
+    register_error_handlers(app)
+    register_template_context(app)
+    return app
+
+
+def configure(app: Flask, overrides=None) -> None:
+    from portal.config import Config
+
+    app.config.from_object(Config)
+    app.config.from_prefixed_env("PORTAL")
+    app.config.update(overrides or {})
+    os.makedirs(app.instance_path, exist_ok=True)
+    if app.config.get("DATABASE_URL") and not (overrides or {}).get(
+        "SQLALCHEMY_DATABASE_URI"
+    ):
+        app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(
+            app.instance_path, "portal.db"
+        )
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app)
+
+
+def _instance_secret(app: Flask) -> str:
+    """No PORTAL_SECRET_KEY: use (or make once) a random key kept in instance/, never in
+    code.
+    """
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        app.logger.warning("PORTAL_SECRET_KEY is not set: generated one into %s", path)
+    return path.read_text().strip()
+
+
+def register_extensions(app: Flask) -> None:
+    from portal.auth.session import init_login
+    from portal.extensions import csrf, db, limiter, migrate, socketio
+    from portal.i18n import init_i18n
+    from portal.security import init_security
+
+    init_security(app)
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(Path(__file__).parent / "migrations"),
+        render_as_batch=True,
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    init_login(app)
+    init_i18n(app)
+    socketio.init_app(
+        app,
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        message_queue=app.config.get("REDIS_URL"),
+        manage_session=False,
+    )
+
+
+def register_blueprints(app: Flask) -> None:
+    # Imported here, not at module top, so the models and views bind to this app's
+    # extensions.
+    from portal.apiv1 import init_api
+    from portal.areas.views import bp as areas_bp
+    from portal.auth.views import bp as auth_bp
+    from portal.home.views import bp as home_bp
+
+    app.register_blueprint(home_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(areas_bp)
+    init_api(app)
+
+
+def register_sockets(app: Flask) -> None:
+    from portal.extensions import socketio
+    from portal.sockets import PortalNamespace
+
+    socketio.on_namespace(PortalNamespace("/"))
+
+
+def register_commands(app: Flask) -> None:
+    from portal.areas.cli import areas_cli
+    from portal.auth.cli import tokens_cli, users_cli
+    from portal.demo.cli import demo_cli
+
+    for group in (users_cli, tokens_cli, areas_cli, demo_cli):
+        app.cli.add_command(group)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from portal.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_template_context(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from portal.auth.forms import ConfirmForm
+
+    @app.context_processor
+    def _layout_context():
+        return {
+            "city_name": app.config["CITY_NAME"],
+            "get_locale": get_locale,
+            "logout_form": ConfirmForm,
+        }

@@ -1,0 +1,86 @@
+"""JSON API v1: the OpenAPI document (flask-smorest), error schema, shared fields."""
+
+import marshmallow as ma
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+from flask_smorest import Api
+
+from portal.extensions import csrf
+
+
+class ErrorBody(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"example": "validation_failed"})
+    message = ma.fields.String(required=True)
+    fields = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        metadata={"description": "Per-field reasons, keyed by field name."},
+    )
+
+
+class ErrorSchema(ma.Schema):
+    error = ma.fields.Nested(ErrorBody, required=True)
+
+
+class PortalApi(Api):
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self):
+        # portal.errors answers every error, pages and API alike, in the documented
+        # format.
+        pass
+
+
+class Text(ma.fields.String):
+    """A string refusing lone surrogates, which no database or UTF-8 page can hold."""
+
+    default_error_messages = {
+        "surrogate": _l("Contains characters that are not valid text.")
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise self.make_error("surrogate") from None
+        return text
+
+
+api = PortalApi()
+
+SECURITY = [{"bearerAuth": []}, {"sessionCookie": []}]
+
+
+def init_api(app: Flask) -> None:
+    from portal.areas.api import blp as areas_blp
+    from portal.auth.api import blp as auth_blp
+
+    api.init_app(
+        app,
+        spec_kwargs={
+            "info": {
+                "description": (
+                    "Neighborhood Portal JSON API. Authenticate with a personal API "
+                    "token "
+                    "(`Authorization: Bearer np_...`, made on the profile page or with "
+                    "`portal tokens create`) or with the browser session plus the "
+                    "`X-CSRFToken` header on writes. Errors always have the shape "
+                    '`{"error": {"code", "message", "fields"}}`.'
+                )
+            },
+            "servers": [{"url": "/"}],
+        },
+    )
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "np_ token"}
+    )
+    api.spec.components.security_scheme(
+        "sessionCookie",
+        {"type": "apiKey", "in": "cookie", "name": app.config["SESSION_COOKIE_NAME"]},
+    )
+    for blueprint, prefix in ((areas_blp, "/api/v1/areas"), (auth_blp, "/api/v1/me")):
+        api.register_blueprint(blueprint, url_prefix=prefix)
+        # Cookie-authenticated writes are still CSRF-checked in auth.session; tokens are
+        # not.
+        csrf.exempt(blueprint)

@@ -1,0 +1,1 @@
+"""Neighborhoods as polygons: import, lookup by point, pages and API."""

@@ -1,0 +1,18 @@
+"""Area pages: one page per neighborhood, and the list of them all."""
+
+from flask import Blueprint, render_template
+
+from portal.areas import services
+
+bp = Blueprint("areas", __name__, url_prefix="/areas")
+
+
+@bp.get("/")
+def index():
+    return render_template("areas/index.html", areas=services.list_areas())
+
+
+@bp.get("/<slug>")
+def show(slug: str):
+    area = services.get_area(slug)
+    return render_template("areas/show.html", area=area)

@@ -1,0 +1,1 @@
+"""Accounts, roles scoped to areas, login sessions and personal API tokens."""

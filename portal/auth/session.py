@@ -1,0 +1,60 @@
+"""Flask-Login glue: cookies name LoginSession rows; API calls may use Bearer tokens."""
+
+from flask import Flask, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+
+from portal.auth import services
+from portal.errors import AuthenticationFailed, wants_json
+from portal.extensions import csrf, login_manager
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+@login_manager.user_loader
+def _load_from_session(key: str):
+    return services.load_session(key)
+
+
+@login_manager.request_loader
+def _load_from_bearer(_request):
+    token = bearer_token()
+    return services.user_for_token(token) if token else None
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    if wants_json():
+        raise AuthenticationFailed(str(_l("Sign in, or send a valid API token.")))
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _guard_api_request():
+    """API calls: Bearer tokens must be valid; cookie writes need the CSRF header."""
+    if not request.path.startswith("/api/"):
+        return None
+    token = bearer_token()
+    if token is not None:
+        if services.user_for_token(token) is None:
+            raise AuthenticationFailed(
+                str(_l("The API token is not valid or was revoked.")),
+                field="Authorization",
+            )
+        return None
+    if request.method in UNSAFE_METHODS:
+        csrf.protect()
+    return None
+
+
+def init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+    app.before_request(_guard_api_request)

@@ -1,0 +1,207 @@
+"""Account pages: register, sign in and out, password change and API tokens."""
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from portal.areas import services as areas
+from portal.auth import services
+from portal.auth.forms import (
+    ChangePasswordForm,
+    ConfirmForm,
+    LoginForm,
+    RegisterForm,
+    TokenForm,
+)
+from portal.errors import PortalError
+from portal.extensions import limiter
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+def safe_next_url(target: str | None) -> str | None:
+    """A same-site path to go to after signing in, or None for anything that could leave
+    the site.
+    """
+    if not target or len(target) > 2000:
+        return None
+    if any(ord(c) < 32 or c == "\\" for c in target):
+        return None  # CR/LF injection, and browsers read "\" as "/" ("/\host")
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def _failed_login(response) -> bool:
+    return response.status_code != 302
+
+
+def _account_key() -> str:
+    return "login:" + request.form.get("email", "").strip().lower()[:254]
+
+
+def _start(user) -> None:
+    # A fresh session on every sign-in: nothing set before it (a planted cookie)
+    # survives.
+    session.clear()
+    services.start_session(user, request.user_agent.string)
+    login_user(user)
+
+
+def _area_choices():
+    choices = [("", _("Choose…"))]
+    return choices + [(a.slug, a.name) for a in areas.list_areas()]
+
+
+def _field_error(form, error: PortalError):
+    for name, message in error.fields.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            flash(message, "error")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["REGISTER_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    error_message=lambda: _("Too many new accounts from here. Please try again later."),
+)
+def register():
+    form = RegisterForm()
+    form.home_area.choices = _area_choices()
+    if form.validate_on_submit():
+        try:
+            area = areas.get_area(form.home_area.data)
+            user = services.register_user(
+                form.display_name.data, form.email.data, form.password.data, area
+            )
+        except PortalError as error:
+            _field_error(form, error)
+        else:
+            _start(user)
+            flash(
+                _("Welcome, %(name)s! Your account is ready.", name=user.display_name)
+            )
+            return redirect(url_for("areas.show", slug=area.slug))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/register.html", form=form), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    deduct_when=_failed_login,
+    error_message=lambda: _("Too many sign-in attempts from here. Wait 10 minutes."),
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_failed_login,
+    error_message=lambda: _(
+        "Too many sign-in attempts for this account. Wait 10 minutes, then try again."
+    ),
+)
+def login():
+    form = LoginForm()
+    next_url = safe_next_url(request.args.get("next"))
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except PortalError as error:
+            _field_error(form, error)
+        else:
+            _start(user)
+            return redirect(next_url or url_for("home.index"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form, next_url=next_url), status
+
+
+@bp.post("/logout")
+def logout():
+    form = ConfirmForm()
+    if form.validate_on_submit() and current_user.is_authenticated:
+        services.end_session(current_user.session_key)
+        logout_user()
+        session.clear()
+        flash(_("You are signed out."))
+    return redirect(url_for("home.index"))
+
+
+@bp.get("/profile")
+@login_required
+def profile():
+    return _render_profile()
+
+
+def _render_profile(password_form=None, token_form=None, new_token=None, status=200):
+    return (
+        render_template(
+            "auth/profile.html",
+            password_form=password_form or ChangePasswordForm(formdata=None),
+            token_form=token_form or TokenForm(formdata=None),
+            confirm_form=ConfirmForm(),
+            tokens=services.list_tokens(current_user),
+            new_token=new_token,
+        ),
+        status,
+    )
+
+
+@bp.post("/password")
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(
+                current_user, form.current_password.data, form.new_password.data
+            )
+        except PortalError as error:
+            _field_error(form, error)
+        else:
+            flash(_("Your password is changed. Your other sessions were signed out."))
+            return redirect(url_for("auth.profile"))
+    return _render_profile(password_form=form, status=400)
+
+
+@bp.post("/tokens")
+@login_required
+def create_token():
+    form = TokenForm()
+    if form.validate_on_submit():
+        try:
+            _token, secret = services.create_token(current_user, form.name.data)
+        except PortalError as error:
+            _field_error(form, error)
+        else:
+            # Shown once: only its hash is kept.
+            return _render_profile(new_token=secret, status=201)
+    return _render_profile(token_form=form, status=400)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        services.revoke_token(current_user, token_id)
+        flash(_("The token is revoked; scripts using it will be refused."))
+    return redirect(url_for("auth.profile"))

@@ -1,0 +1,47 @@
+"""The `portal` console script: Flask's CLI, with a `run` that sets everything up."""
+
+import os
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from portal import create_app
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--no-demo", is_flag=True, help="Do not load demo data into an empty database."
+)
+@with_appcontext
+def run_command(host, port, no_demo):
+    """Upgrade the database, load the demo on first run, and serve with Socket.IO."""
+    from flask_migrate import upgrade
+
+    from portal.demo import services as demo
+    from portal.extensions import socketio
+
+    app = current_app._get_current_object()
+    click.echo("upgrading the database…")
+    upgrade()
+    if not no_demo and demo.is_empty():
+        demo.load_demo(progress=click.echo)
+    if not no_demo:
+        click.echo(demo.accounts_text(app.config["DEMO_PASSWORD"]))
+    click.echo(f"Neighborhood Portal on http://{host}:{port}/  (Ctrl+C stops it)")
+    # Flask refuses app.run() inside its CLI unless told this is a deliberate server
+    # start.
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
+    # The Werkzeug server is what `make run` needs on one machine; production runs
+    # gunicorn (see README), so the "unsafe" warning does not apply here.
+    socketio.run(
+        app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False
+    )
+
+
+def main() -> None:
+    cli = FlaskGroup(create_app=create_app, help="Neighborhood Portal.")
+    cli.add_command(run_command)  # replaces Flask's own `run`
+    cli.main(prog_name="portal")

@@ -1,0 +1,63 @@
+"""Default configuration; PORTAL_* variables override it, tests pass a mapping."""
+
+from datetime import timedelta
+
+
+class Config:
+    # Secrets never live here: PORTAL_SECRET_KEY, or a development key generated into
+    # instance/.
+    SECRET_KEY = None
+    SQLALCHEMY_DATABASE_URI = (
+        None  # defaults to an SQLite file in instance/ (see create_app)
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    DATABASE_URL = None
+
+    CITY_NAME = "Philadelphia"
+    CITY_TIMEZONE = "America/New_York"
+    CITY_URL = None  # None: the built-in sandbox city
+    CITY_API_KEY = None
+    CITY_JURISDICTION = None
+    CITY_FORMAT = "json"
+    REDIS_URL = None
+    TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    TILES_ATTRIBUTION = "&copy; OpenStreetMap contributors"
+    UPLOAD_DIR = None
+
+    BABEL_DEFAULT_LOCALE = "en"
+    LANGUAGES = ["en"]
+
+    # Cookies: secure by default. Browsers treat http://127.0.0.1 and localhost as
+    # secure contexts,
+    # so the demo works over plain HTTP on loopback; any other host needs HTTPS.
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "portal_session"
+    PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+    FORCE_HTTPS = (
+        False  # set behind a TLS-terminating proxy that does not redirect itself
+    )
+
+    WTF_CSRF_TIME_LIMIT = (
+        None  # the token lives as long as the session; forms left open do not expire
+    )
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # photos go up to 10 MB
+    MAX_FORM_MEMORY_SIZE = 1024 * 1024  # any single non-file form field
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_LIMIT_PER_ADDRESS = "20 per 10 minutes"
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per 10 minutes"
+    REGISTER_LIMIT_PER_ADDRESS = "10 per hour"
+
+    SOCKETIO_ASYNC_MODE = "threading"
+
+    # flask-smorest: the OpenAPI document of the JSON API v1.
+    API_TITLE = "Neighborhood Portal API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+    DEMO_PASSWORD = "portal-demo-2026"

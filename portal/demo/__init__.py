@@ -1,0 +1,1 @@
+"""Demo data for `make run`: generated neighborhoods and one account per role."""

@@ -1,0 +1,61 @@
+"""Security headers (Talisman CSP: the portal and tile server only), JSON limits."""
+
+from urllib.parse import urlsplit
+
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+
+from portal.extensions import talisman
+
+
+class SafeJSONProvider(DefaultJSONProvider):
+    """Turns a body nested too deep for the parser into an ordinary bad-JSON error."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
+def tile_origin(tiles_url: str) -> str:
+    """The CSP source for a tile URL template, e.g. https://*.tile.example.org for {s}
+    subdomains.
+    """
+    parts = urlsplit(tiles_url.replace("{s}", "subdomain"))
+    host = (parts.hostname or "").replace("subdomain", "*")
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
+def content_security_policy(app: Flask) -> dict:
+    tiles = tile_origin(app.config["TILES_URL"])
+    return {
+        "default-src": "'self'",
+        "script-src": "'self'",
+        "style-src": "'self'",
+        "img-src": ["'self'", "data:", "blob:", tiles],
+        "connect-src": "'self'",  # CSP3: 'self' covers same-host ws:// and wss://
+        "font-src": "'self'",
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",
+    }
+
+
+def init_security(app: Flask) -> None:
+    app.json_provider_class = SafeJSONProvider
+    app.json = SafeJSONProvider(app)
+    talisman.init_app(
+        app,
+        force_https=app.config["FORCE_HTTPS"],
+        content_security_policy=content_security_policy(app),
+        content_security_policy_nonce_in=["script-src"],
+        frame_options="DENY",
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        session_cookie_http_only=app.config["SESSION_COOKIE_HTTPONLY"],
+        session_cookie_samesite=app.config["SESSION_COOKIE_SAMESITE"],
+        referrer_policy="same-origin",
+        permissions_policy={"geolocation": "(self)", "camera": "(self)"},
+    )

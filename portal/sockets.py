@@ -1,0 +1,37 @@
+"""PortalNamespace: base of every Socket.IO namespace (login-aware, errors emitted)."""
+
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_socketio import Namespace, emit
+
+from portal.errors import PermissionDenied, PortalError
+
+
+class PortalNamespace(Namespace):
+    """Event contract of the root namespace "/".
+
+    - client ``whoami`` -> ack ``{"user": display_name | null}``: tells a page whether
+    its
+      socket carries the signed-in session.
+    - server ``error`` ``{"code", "message", "fields"}``: any refused client event.
+    """
+
+    def trigger_event(self, event, *args):
+        try:
+            return super().trigger_event(event, *args)
+        except PortalError as error:
+            emit(
+                "error",
+                {"code": error.code, "message": error.message, "fields": error.fields},
+            )
+            return None
+
+    def require_login(self):
+        """:raises PermissionDenied: the socket carries no signed-in session."""
+        if not current_user.is_authenticated:
+            raise PermissionDenied(_("Sign in first."))
+        return current_user
+
+    def on_whoami(self):
+        user = current_user if current_user.is_authenticated else None
+        return {"user": user.display_name if user else None}
