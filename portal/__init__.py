@@ -14,6 +14,8 @@ def create_app(overrides=None) -> Flask:
     app = Flask(
         __name__,
         instance_relative_config=True,
+        # Where the SQLite file, the generated secret and uploads live by default.
+        instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )

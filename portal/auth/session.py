@@ -38,8 +38,8 @@ def _unauthorized():
 
 def _guard_api_request():
     """API calls: Bearer tokens must be valid; cookie writes need the CSRF header."""
-    if not request.path.startswith("/api/"):
-        return None
+    if not request.path.startswith("/api/") or request.routing_exception is not None:
+        return None  # not the API, or a 404/405 that should be answered as such
     token = bearer_token()
     if token is not None:
         if services.user_for_token(token) is None:

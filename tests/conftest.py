@@ -1,0 +1,241 @@
+"""Fixtures: the app on SQLite or a real PostgreSQL, clients, a CSRF-aware auth helper,
+factories, and a guard that fails any connection leaving the machine."""
+
+import ipaddress
+import os
+import re
+import socket
+import uuid
+
+import pytest
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from portal import create_app
+from portal.extensions import db
+from tests import pg
+
+SHARED_DATA = os.path.normpath(
+    os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--db",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="database the tests run against (PostgreSQL is started on loopback)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    # Any test that builds the app touches the database: those run again on PostgreSQL.
+    for item in items:
+        if "app" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
+
+
+# --- the network guard ---
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _check_address(sock, address):
+    if sock.family == socket.AF_UNIX:
+        return
+    host = address[0]
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        if host == "localhost":
+            return
+    raise AssertionError(f"test tried to connect outside this machine: {address!r}")
+
+
+def _guarded_connect(self, address):
+    _check_address(self, address)
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    _check_address(self, address)
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def network_guard():
+    socket.socket.connect = _guarded_connect
+    socket.socket.connect_ex = _guarded_connect_ex
+    yield
+    socket.socket.connect = _real_connect
+    socket.socket.connect_ex = _real_connect_ex
+
+
+# --- the database ---
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key-not-for-production",
+    # The slow scrypt hash is production's; tests hash hundreds of passwords.
+    "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+}
+
+
+@pytest.fixture(scope="session")
+def database_url(request, tmp_path_factory):
+    """A migrated, empty database for the run: an SQLite file, or a real PostgreSQL."""
+    server = None
+    if request.config.getoption("--db") == "postgresql":
+        server = pg.start()
+        url = pg.create_database(server, "portal_test")
+    else:
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "portal.db")
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    yield url
+    if server:
+        server.stop()
+
+
+def _empty_all_tables():
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+class PortalTestClient(FlaskClient):
+    """Gives every request its own app context, as a server would.
+
+    A request made inside the test's app context would reuse it, and its ``g``, where
+    Flask-Login and Flask-WTF cache the user and the CSRF token between requests.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def make_app(database_url, tmp_path):
+    """Build an app with extra settings on the shared test database."""
+    apps = []
+
+    def build(**overrides):
+        config = {**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **overrides}
+        app = create_app(config)
+        app.test_client_class = PortalTestClient
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    with app.app_context():
+        yield app
+        db.session.rollback()
+        _empty_all_tables()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# --- factories ---
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_area(app):
+    from shapely.geometry import box
+
+    from portal.areas import services
+
+    def build(name="Test Area", bounds=(-75.20, 39.90, -75.10, 40.00)):
+        area = services.upsert_area(name, box(*bounds))
+        db.session.commit()
+        return area
+
+    return build
+
+
+@pytest.fixture
+def make_user(app, make_area):
+    from portal.areas import services as areas
+    from portal.auth import services
+
+    def build(
+        role="resident", area=None, email=None, password=PASSWORD, name="Neighbor"
+    ):
+        home = areas.list_areas()[0] if areas.list_areas() else make_area()
+        user = services.register_user(
+            name, email or f"{uuid.uuid4().hex[:10]}@example.org", password, home
+        )
+        if role != "resident":
+            services.grant_role(user, role, area)
+        return user
+
+    return build
+
+
+# --- the browser-like client helper ---
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(client, path="/auth/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = CSRF_RE.search(page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email, password=PASSWORD, next_url=None):
+        token = csrf_token(self.client)
+        path = "/auth/login" + (f"?next={next_url}" if next_url else "")
+        return self.client.post(
+            path, data={"email": email, "password": password, "csrf_token": token}
+        )
+
+    def logout(self):
+        token = csrf_token(self.client, "/")
+        return self.client.post("/auth/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def shared_data():
+    assert os.path.isdir(SHARED_DATA), "../shared/data must sit beside the checkout"
+    return SHARED_DATA

@@ -1,0 +1,13 @@
+"""Migrations: the upgraded schema is exactly what the models describe."""
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from portal.extensions import db
+
+
+def test_models_and_migrations_agree(app):
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, db.metadata)
+    assert differences == [], "run `portal db migrate` and commit the new revision"
