@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import DataRequired, Email, InputRequired, Length
 
 # Lengths are enforced here too so an oversized field is refused before any hashing.
 _required = DataRequired(message=_l("This field is required."))
@@ -22,6 +22,7 @@ class RegisterForm(FlaskForm):
         validators=[
             _required,
             Length(max=254, message=_l("Use at most 254 characters.")),
+            Email(message=_l("Enter a valid email address, like name@example.org.")),
         ],
     )
     password = PasswordField(
