@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 PYTHON  ?= python3
 ASSETS  := static/vendor/.stamp
 
-.PHONY: run test test-sqlite test-postgresql lint format setup setup-test clean
+.PHONY: run test lint format messages setup setup-test clean
 
 run: setup
 	$(VENV)/bin/portal run
@@ -42,6 +42,10 @@ lint: $(VENV)/.stamp-test
 format: $(VENV)/.stamp-test
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Extract every _() string for translators (portal/translations/messages.pot).
+messages: $(VENV)/.stamp-run
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o portal/translations/messages.pot .
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor test-artifacts

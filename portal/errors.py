@@ -107,9 +107,7 @@ _MESSAGES = {
     403: lambda: _("You do not have permission to do that."),
     404: lambda: _("We could not find that page."),
     405: lambda: _("That action is not allowed here."),
-    413: lambda: _(
-        "What you sent is too large: at most 12 MB in all and 1 MB for a text field."
-    ),
+    413: lambda: _("What you sent is too large: the portal accepts at most 12 MB."),
     422: lambda: _("Some of what you sent is not valid."),
     429: lambda: _("Too many requests. Please wait a few minutes and try again."),
 }

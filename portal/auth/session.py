@@ -1,6 +1,6 @@
 """Flask-Login glue: cookies name LoginSession rows; API calls may use Bearer tokens."""
 
-from flask import Flask, redirect, request, url_for
+from flask import Flask, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from portal.auth import services
@@ -23,10 +23,17 @@ def _load_from_session(key: str):
     return services.load_session(key)
 
 
+def _token_user():
+    """The Bearer token's user, looked up once per request."""
+    if "_token_user" not in g:
+        token = bearer_token()
+        g._token_user = services.user_for_token(token) if token else None
+    return g._token_user
+
+
 @login_manager.request_loader
 def _load_from_bearer(_request):
-    token = bearer_token()
-    return services.user_for_token(token) if token else None
+    return _token_user()
 
 
 @login_manager.unauthorized_handler
@@ -40,9 +47,8 @@ def _guard_api_request():
     """API calls: Bearer tokens must be valid; cookie writes need the CSRF header."""
     if not request.path.startswith("/api/") or request.routing_exception is not None:
         return None  # not the API, or a 404/405 that should be answered as such
-    token = bearer_token()
-    if token is not None:
-        if services.user_for_token(token) is None:
+    if bearer_token() is not None:
+        if _token_user() is None:
             raise AuthenticationFailed(
                 str(_l("The API token is not valid or was revoked.")),
                 field="Authorization",

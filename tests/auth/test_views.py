@@ -294,3 +294,22 @@ def test_tokens_created_shown_once_and_revoked_on_the_profile(client, auth, make
     assert refused.json["error"]["fields"] == {
         "Authorization": refused.json["error"]["message"]
     }
+
+
+def test_invalid_utf8_in_a_form_is_not_a_crash(client, make_area):
+    make_area()
+    token = csrf_token(client, "/auth/register")
+    body = (
+        "display_name=%ED%A0%80%FF&email=a%40example.org&password=correct+horse+battery"
+        f"&home_area=test-area&csrf_token={token}"
+    )
+    response = client.post(
+        "/auth/register",
+        data=body.encode("ascii"),
+        content_type="application/x-www-form-urlencoded",
+    )
+    # Werkzeug leaves undecodable bytes percent-encoded: storable text, no surrogates.
+    assert response.status_code == 302
+    name = db.session.scalar(select(User.display_name))
+    assert name == "%ED%A0%80%FF"
+    name.encode("utf-8")

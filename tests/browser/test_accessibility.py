@@ -1,0 +1,79 @@
+"""axe-core (from npm) audits every page for WCAG 2.1 A/AA problems, in Chromium."""
+
+import os
+
+import pytest
+
+from portal.auth import services
+from tests.conftest import PASSWORD
+
+AXE = os.path.join(
+    os.path.dirname(__file__), "..", "..", "node_modules", "axe-core", "axe.min.js"
+)
+RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+
+
+@pytest.fixture
+def audit(browser, live_server):
+    """Open a path (optionally signed in); return axe's violations as readable lines."""
+    assert os.path.exists(AXE), (
+        "axe-core is missing: run `make test`, which installs it"
+    )
+    # CSP is bypassed only so the audit script can be injected into the page.
+    context = browser.new_context(
+        base_url=live_server, bypass_csp=True, viewport={"width": 390, "height": 844}
+    )
+    page = context.new_page()
+
+    def run(path, email=None):
+        if email:
+            page.goto("/auth/login")
+            page.get_by_label("Email").fill(email)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url("**/")
+        page.goto(path)
+        page.add_script_tag(path=AXE)
+        result = page.evaluate(
+            "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", RULES
+        )
+        return [
+            f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']]}"
+            for v in result["violations"]
+        ]
+
+    run.page = page
+    yield run
+    context.close()
+
+
+@pytest.fixture
+def world(make_area, make_user):
+    make_area("Old City", (-75.150, 39.948, -75.140, 39.958))
+    user = make_user(email="amy@example.org")
+    services.create_token(user, "a script")
+    return user
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/auth/login", "/auth/register", "/areas/", "/areas/old-city", "/missing"],
+)
+def test_public_pages_have_no_violations(audit, world, path):
+    assert audit(path) == []
+
+
+def test_profile_has_no_violations(audit, world):
+    assert audit("/auth/profile", email="amy@example.org") == []
+
+
+def test_form_with_errors_has_no_violations(audit, world):
+    audit("/auth/register")
+    page = audit.page
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_selector("[role=alert]")
+    page.add_script_tag(path=AXE)
+    result = page.evaluate(
+        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", RULES
+    )
+    assert [v["id"] for v in result["violations"]] == []
