@@ -4,15 +4,21 @@ PY      := $(VENV)/bin/python
 PYTHON  ?= python3
 ASSETS  := static/vendor/.stamp
 
-.PHONY: run test lint format messages setup setup-test clean
+.PHONY: run test lint format messages setup setup-test system-deps-run system-deps-test clean
 
 run: setup
 	$(VENV)/bin/portal run
 
-setup: $(VENV)/.stamp-run $(ASSETS)
+# Prerequisites are made left to right: system packages first, since npm may be among them.
+setup: system-deps-run $(VENV)/.stamp-run $(ASSETS)
 
-setup-test: $(VENV)/.stamp-test $(ASSETS)
-	@bash scripts/system-deps.sh
+setup-test: system-deps-test $(VENV)/.stamp-test $(ASSETS)
+
+system-deps-run:
+	@bash scripts/system-deps.sh run
+
+system-deps-test:
+	@bash scripts/system-deps.sh test
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -161,6 +161,7 @@ def locate(lat, lon) -> Area | None:
 
 
 def list_areas() -> list[Area]:
+    """Every area, by name."""
     return list(db.session.scalars(select(Area).order_by(Area.name)))
 
 
@@ -173,6 +174,7 @@ def get_area(slug: str) -> Area:
 
 
 def area_feature(area: Area, with_geometry: bool = True) -> dict:
+    """The area as a GeoJSON Feature (id and properties.slug are the slug)."""
     return {
         "type": "Feature",
         "id": area.slug,

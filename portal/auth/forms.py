@@ -9,82 +9,54 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length
 _required = DataRequired(message=_l("This field is required."))
 
 
+def _at_most(n: int) -> Length:
+    return Length(max=n, message=_l("Use at most %(n)s characters.", n=f"{n:,}"))
+
+
+def _email(check_format: bool = False) -> EmailField:
+    validators = [_required, _at_most(254)]
+    if check_format:  # sign-in must not hint at anything, so only registration checks
+        validators.append(
+            Email(message=_l("Enter a valid email address, like name@example.org."))
+        )
+    return EmailField(_l("Email"), validators=validators)
+
+
+def _password(label, new: bool = False) -> PasswordField:
+    length = (
+        Length(min=10, max=1024, message=_l("Use between 10 and 1,024 characters."))
+        if new
+        else _at_most(1024)
+    )
+    return PasswordField(label, validators=[_required, length])
+
+
+def _text(label, max_length: int) -> StringField:
+    return StringField(label, validators=[_required, _at_most(max_length)])
+
+
 class RegisterForm(FlaskForm):
-    display_name = StringField(
-        _l("Your name, as neighbors will see it"),
-        validators=[
-            _required,
-            Length(max=80, message=_l("Use at most 80 characters.")),
-        ],
-    )
-    email = EmailField(
-        _l("Email"),
-        validators=[
-            _required,
-            Length(max=254, message=_l("Use at most 254 characters.")),
-            Email(message=_l("Enter a valid email address, like name@example.org.")),
-        ],
-    )
-    password = PasswordField(
-        _l("Password (at least 10 characters)"),
-        validators=[
-            _required,
-            Length(
-                min=10, max=1024, message=_l("Use between 10 and 1,024 characters.")
-            ),
-        ],
-    )
+    display_name = _text(_l("Your name, as neighbors will see it"), 80)
+    email = _email(check_format=True)
+    password = _password(_l("Password (at least 10 characters)"), new=True)
     home_area = SelectField(
         _l("Your neighborhood"),
         validators=[InputRequired(message=_l("Choose your neighborhood."))],
-        validate_choice=True,
     )
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(
-        _l("Email"),
-        validators=[
-            _required,
-            Length(max=254, message=_l("Use at most 254 characters.")),
-        ],
-    )
-    password = PasswordField(
-        _l("Password"),
-        validators=[
-            _required,
-            Length(max=1024, message=_l("Use at most 1,024 characters.")),
-        ],
-    )
+    email = _email()
+    password = _password(_l("Password"))
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(
-        _l("Current password"),
-        validators=[
-            _required,
-            Length(max=1024, message=_l("Use at most 1,024 characters.")),
-        ],
-    )
-    new_password = PasswordField(
-        _l("New password (at least 10 characters)"),
-        validators=[
-            _required,
-            Length(
-                min=10, max=1024, message=_l("Use between 10 and 1,024 characters.")
-            ),
-        ],
-    )
+    current_password = _password(_l("Current password"))
+    new_password = _password(_l("New password (at least 10 characters)"), new=True)
 
 
 class TokenForm(FlaskForm):
-    name = StringField(
-        _l("What the token is for"),
-        validators=[
-            _required,
-            Length(max=80, message=_l("Use at most 80 characters.")),
-        ],
-    )
+    name = _text(_l("What the token is for"), 80)
 
 
 class ConfirmForm(FlaskForm):

@@ -44,7 +44,9 @@ def _hash_password(password: str) -> str:
 
 
 def normalize_email(email: str) -> str:
-    """:raises ValidationFailed: not a syntactically valid address (field ``email``)."""
+    """The address in the one form accounts are stored under (lower case).
+
+    :raises ValidationFailed: not a syntactically valid address (field ``email``)."""
     email = (email or "").strip()
     if not email:
         raise ValidationFailed(_("Enter your email address."), field="email")
@@ -308,6 +310,7 @@ def create_token(user: User, name: str) -> tuple[ApiToken, str]:
 
 
 def list_tokens(user: User) -> list[ApiToken]:
+    """The user's live (unrevoked) tokens, newest first."""
     return list(
         db.session.scalars(
             select(ApiToken)

@@ -47,6 +47,7 @@ def load_demo(progress: Callable[[str], None] = print) -> None:
 
 
 def accounts_text(password: str) -> str:
+    """The demo accounts, one per role, as printed by `portal run`."""
     lines = [f"Demo accounts (password for all: {password}):"]
     for email, _name, role, area in DEMO_ACCOUNTS:
         scope = f" of {area}" if area else ""
