@@ -1,0 +1,289 @@
+"""Open311Client: GeoReport v2 over httpx (JSON or XML); the network only in _send."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, tzinfo
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlencode
+
+import httpx
+
+from portal.cityapi import parse
+from portal.cityapi.errors import CityRejected, CityUnavailable
+from portal.cityapi.types import (
+    Discovery,
+    NewServiceRequest,
+    Service,
+    ServiceDefinition,
+    ServiceRequest,
+    SubmitReceipt,
+)
+
+MAX_BODY = 10 * 1024 * 1024
+FIELDS = (
+    "lat", "long", "address_string", "address_id", "email", "device_id", "account_id",
+    "first_name", "last_name", "phone", "description", "media_url",
+)  # fmt: skip
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds, whether given as seconds or as an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _param(value) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (list, tuple, set)):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class Open311Client:
+    """A GeoReport v2 client for one endpoint.
+
+    :param endpoint: the endpoint URL, e.g. ``https://city.example/open311/v2``.
+    :param fmt: ``json`` or ``xml``: the extension put on every resource.
+    :param default_tz: the zone of dates a server sends without one.
+    :param transport: an httpx transport (tests and the in-process sandbox city).
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        api_key: str | None = None,
+        jurisdiction_id: str | None = None,
+        fmt: str = "json",
+        timeout: float = 15.0,
+        default_tz: tzinfo = UTC,
+        transport: httpx.BaseTransport | None = None,
+        max_body: int = MAX_BODY,
+    ):
+        if fmt not in ("json", "xml"):
+            raise ValueError("fmt must be json or xml")
+        self.endpoint = endpoint.rstrip("/")
+        self.api_key = api_key
+        self.jurisdiction_id = jurisdiction_id
+        self.fmt = fmt
+        self.default_tz = default_tz
+        self.max_body = max_body
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            transport=transport,
+            headers={
+                "User-Agent": "NeighborhoodPortal/1 (Open311 GeoReport v2 client)"
+            },
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- the one network seam -----------------------------------------------------
+
+    def _send(self, method: str, path: str, params=None, form=None) -> httpx.Response:
+        """Send one request; every transport failure becomes CityUnavailable.
+
+        :raises CityUnavailable: timeout, refused or dropped connection, oversized body.
+        """
+        url = f"{self.endpoint}/{path}.{self.fmt}"
+        posting = method == "POST"
+        content = urlencode(form, doseq=False).encode() if form is not None else None
+        headers = (
+            {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+            if content is not None
+            else {}
+        )
+        try:
+            with self._http.stream(
+                method, url, params=params, content=content, headers=headers
+            ) as response:
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body.extend(chunk)
+                    if len(body) > self.max_body:
+                        raise CityUnavailable(
+                            f"the city's answer is larger than {self.max_body} bytes",
+                            maybe_stored=posting,
+                        )
+                response._content = bytes(body)
+                return response
+        except httpx.ConnectError as error:
+            raise CityUnavailable(f"cannot connect to the city: {error}") from None
+        except httpx.TimeoutException:
+            raise CityUnavailable(
+                "the city did not answer in time", maybe_stored=posting
+            ) from None
+        except httpx.HTTPError as error:
+            raise CityUnavailable(
+                f"the connection to the city failed: {type(error).__name__}",
+                maybe_stored=posting,
+            ) from None
+
+    # --- answers ------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, reader, params=None, form=None):
+        response = self._send(method, path, params=params, form=form)
+        posting = method == "POST"
+        status = response.status_code
+        if status in (429, 503) or status >= 500:
+            raise CityUnavailable(
+                f"the city is unavailable (HTTP {status})",
+                retry_after=_retry_after(response.headers.get("Retry-After")),
+                maybe_stored=posting and status >= 500 and status != 503,
+            )
+        if 400 <= status < 500:
+            errors = self._errors(response)
+            reason = "; ".join(text for _code, text in errors) or (
+                f"the city refused the request (HTTP {status})"
+            )
+            raise CityRejected(reason, status=status, errors=errors)
+        if not 200 <= status < 300:
+            raise CityUnavailable(f"unexpected answer from the city (HTTP {status})")
+        try:
+            return reader(parse.decode(response.content, self._format_of(response)))
+        except ValueError as error:
+            raise CityUnavailable(
+                f"the city's answer could not be read: {error}", maybe_stored=posting
+            ) from None
+
+    def _format_of(self, response: httpx.Response) -> str:
+        kind = response.headers.get("Content-Type", "")
+        if "xml" in kind:
+            return "xml"
+        if "json" in kind:
+            return "json"
+        return self.fmt
+
+    def _errors(self, response: httpx.Response) -> list[tuple[str, str]]:
+        try:
+            return parse.parse_errors(
+                parse.decode(response.content, self._format_of(response))
+            )
+        except ValueError:
+            return []  # an HTML error page, say: the status alone must do
+
+    def _query(self, **params) -> dict:
+        if self.jurisdiction_id:
+            params["jurisdiction_id"] = self.jurisdiction_id
+        # The spec treats an empty parameter as absent; never send one.
+        return {k: _param(v) for k, v in params.items() if v not in (None, "", [], ())}
+
+    # --- the API ------------------------------------------------------------------
+
+    def discovery(self) -> Discovery:
+        """:raises CityUnavailable, CityRejected:"""
+        return self._call(
+            "GET", "discovery", parse.parse_discovery, params=self._query()
+        )
+
+    def list_services(self) -> list[Service]:
+        """The city's service list. :raises CityUnavailable, CityRejected:"""
+        return self._call("GET", "services", parse.parse_services, params=self._query())
+
+    def get_service_definition(self, service_code: str) -> ServiceDefinition:
+        """A service's attribute questions. :raises CityUnavailable, CityRejected:"""
+        return self._call(
+            "GET",
+            f"services/{service_code}",
+            lambda data: parse.parse_definition(data, service_code),
+            params=self._query(),
+        )
+
+    def submit_request(self, request: NewServiceRequest) -> SubmitReceipt:
+        """POST a new service request (form-encoded, with the API key).
+
+        :raises CityRejected: the city refused it (its words are in ``reason``).
+        :raises CityUnavailable: retry later; check ``maybe_stored`` before re-posting.
+        """
+        form: list[tuple[str, str]] = []
+        if self.api_key:
+            form.append(("api_key", self.api_key))
+        if self.jurisdiction_id:
+            form.append(("jurisdiction_id", self.jurisdiction_id))
+        form.append(("service_code", request.service_code))
+        for name in FIELDS:
+            value = getattr(request, name)
+            if value not in (None, ""):
+                form.append((name, _param(value)))
+        for code, value in request.attributes.items():
+            if isinstance(value, (list, tuple)):
+                form.extend((f"attribute[{code}][]", str(v)) for v in value)
+            elif value not in (None, ""):
+                form.append((f"attribute[{code}]", str(value)))
+        return self._call("POST", "requests", parse.parse_receipt, form=form)
+
+    def request_id_from_token(self, token: str) -> str | None:
+        """The id a token became, or None while the city is still processing it.
+
+        :raises CityUnavailable, CityRejected:
+        """
+        try:
+            found = self._call(
+                "GET",
+                f"tokens/{token}",
+                lambda data: parse.as_list(data, "tokens"),
+                params=self._query(),
+            )
+        except CityRejected as error:
+            if error.status == 404:
+                return None  # not known yet: servers differ on when a token appears
+            raise
+        for item in found:
+            request_id = parse.as_str(item.get("service_request_id"))
+            if request_id:
+                return request_id
+        return None
+
+    def get_requests(self, **filters) -> list[ServiceRequest]:
+        """GET requests with the standard filters and the common extensions.
+
+        Filters: service_request_id, service_code, status (str or list), start_date,
+        end_date, updated_after, updated_before (aware datetimes), page, page_size,
+        extensions (bool). :raises CityUnavailable, CityRejected:
+        """
+        return self._call(
+            "GET",
+            "requests",
+            lambda data: parse.parse_requests(data, self.default_tz),
+            params=self._query(**filters),
+        )
+
+    def iter_requests(self, page_size: int = 500, max_pages: int = 10_000, **filters
+                      ) -> Iterator[list[ServiceRequest]]:  # fmt: skip
+        """Page through requests (1-based ``page``) until a short or empty page."""
+        for page in range(1, max_pages + 1):
+            batch = self.get_requests(page=page, page_size=page_size, **filters)
+            yield batch
+            if len(batch) < page_size:
+                return
+
+    def get_request(self, service_request_id: str) -> ServiceRequest | None:
+        """One request, or None if the city does not know it.
+
+        :raises CityUnavailable, CityRejected:
+        """
+        try:
+            found = self._call(
+                "GET",
+                f"requests/{service_request_id}",
+                lambda data: parse.parse_requests(data, self.default_tz),
+                params=self._query(),
+            )
+        except CityRejected as error:
+            if error.status == 404:
+                return None
+            raise
+        return found[0] if found else None
