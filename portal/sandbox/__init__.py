@@ -1,0 +1,1 @@
+"""The sandbox city: a GeoReport v2 server (own app, tables)."""
