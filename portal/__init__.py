@@ -20,9 +20,11 @@ def create_app(overrides=None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     configure(app, overrides)
+    register_models()
     register_extensions(app)
     register_blueprints(app)
     register_sockets(app)
+    register_sandbox(app)
     register_commands(app)
     register_error_handlers(app)
     register_template_context(app)
@@ -87,6 +89,13 @@ def register_extensions(app: Flask) -> None:
     )
 
 
+def register_models() -> None:
+    # Every model module, so migrations and relationships see all tables.
+    import portal.areas.models  # noqa: F401
+    import portal.auth.models  # noqa: F401
+    import portal.tickets.models  # noqa: F401
+
+
 def register_blueprints(app: Flask) -> None:
     # Imported here, not at module top, so the models and views bind to this app's
     # extensions.
@@ -94,11 +103,19 @@ def register_blueprints(app: Flask) -> None:
     from portal.areas.views import bp as areas_bp
     from portal.auth.views import bp as auth_bp
     from portal.home.views import bp as home_bp
+    from portal.tickets.open311 import bp as open311_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(areas_bp)
+    app.register_blueprint(open311_bp)
     init_api(app)
+
+
+def register_sandbox(app: Flask) -> None:
+    from portal.sandbox.mount import mount_sandbox
+
+    mount_sandbox(app)
 
 
 def register_sockets(app: Flask) -> None:
@@ -112,8 +129,10 @@ def register_commands(app: Flask) -> None:
     from portal.areas.cli import areas_cli
     from portal.auth.cli import tokens_cli, users_cli
     from portal.demo.cli import demo_cli
+    from portal.sandbox.cli import sandbox_cli
+    from portal.tickets.cli import city_cli
 
-    for group in (users_cli, tokens_cli, areas_cli, demo_cli):
+    for group in (users_cli, tokens_cli, areas_cli, demo_cli, city_cli, sandbox_cli):
         app.cli.add_command(group)
 
 

@@ -30,6 +30,8 @@ def run_command(host, port, no_demo):
         demo.load_demo(progress=click.echo)
     if not no_demo:
         click.echo(demo.accounts_text(app.config["DEMO_PASSWORD"]))
+    if app.config["CITY_WORKER_IN_RUN"]:
+        _start_city_worker(app)
     click.echo(f"Neighborhood Portal on http://{host}:{port}/  (Ctrl+C stops it)")
     # Flask refuses app.run() inside its CLI unless told this is a deliberate server
     # start.
@@ -39,6 +41,18 @@ def run_command(host, port, no_demo):
     socketio.run(
         app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False
     )
+
+
+def _start_city_worker(app) -> None:
+    """Send, sync (and tick the sandbox city) in the background of `portal run`."""
+    import threading
+
+    from portal.extensions import socketio
+    from portal.tickets.worker import run_worker
+
+    stop = threading.Event()
+    in_process_city = not app.config.get("CITY_URL")
+    socketio.start_background_task(run_worker, app, stop, tick_sandbox=in_process_city)
 
 
 def main() -> None:

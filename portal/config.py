@@ -19,6 +19,31 @@ class Config:
     CITY_API_KEY = None
     CITY_JURISDICTION = None
     CITY_FORMAT = "json"
+    CITY_TIMEOUT = 15.0  # seconds per request to the city
+    # The outbox: retries back off exponentially, with jitter, from BASE to MAX seconds.
+    CITY_RETRY_BASE = 2.0
+    CITY_RETRY_MAX = 900.0
+    CITY_MAX_ATTEMPTS = 8
+    CITY_LEASE_SECONDS = (
+        120.0  # a claimed ticket returns to the queue if its worker dies
+    )
+    CITY_SEND_BATCH = 50
+    CITY_TOKEN_POLL = 30.0  # seconds between looks at a token
+    CITY_SYNC_OVERLAP = (
+        300.0  # re-read this many seconds before the last high-water mark
+    )
+    CITY_SYNC_PAGE_SIZE = 500
+    CITY_WORKER_INTERVAL = 5.0
+    CITY_SYNC_INTERVAL = 60.0
+    CITY_WORKER_IN_RUN = True  # `portal run` sends and syncs in a background task
+
+    # The built-in sandbox city (used when CITY_URL is unset).
+    SANDBOX_DATABASE_URL = None  # default: sandbox.db in the instance folder
+    SANDBOX_API_KEY = "sandbox-demo-key"
+    SANDBOX_SEED_COUNT = 3000
+    SANDBOX_BATCH_DELAY = 20.0  # seconds before a batch service's token gets its id
+    SANDBOX_FAULTS = {}
+    SANDBOX_TICK_INTERVAL = 30.0  # `portal run` moves the sandbox's requests along
     REDIS_URL = None
     TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     TILES_ATTRIBUTION = "&copy; OpenStreetMap contributors"

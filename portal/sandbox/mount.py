@@ -1,0 +1,46 @@
+"""Serve the sandbox city inside the portal at /sandbox-city, created on first use."""
+
+import threading
+
+import httpx
+from flask import Flask
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+from portal.sandbox.server import create_sandbox_app, default_config
+
+PREFIX = "/sandbox-city"
+
+
+class LazySandbox:
+    """The sandbox app, built when first spoken to (many tests never do)."""
+
+    def __init__(self, portal: Flask):
+        self._portal = portal
+        self._app = None
+        self._lock = threading.Lock()
+
+    @property
+    def app(self) -> Flask:
+        with self._lock:
+            if self._app is None:
+                config = default_config(self._portal.instance_path)
+                config.update(
+                    (key, value)
+                    for key, value in self._portal.config.items()
+                    if key.startswith("SANDBOX_") and value is not None
+                )
+                self._app = create_sandbox_app(config)
+            return self._app
+
+    def __call__(self, environ, start_response):
+        return self.app(environ, start_response)
+
+
+def mount_sandbox(portal: Flask) -> None:
+    """Mount the sandbox at /sandbox-city; offer the client an in-process transport."""
+    sandbox = LazySandbox(portal)
+    portal.extensions["sandbox"] = sandbox
+    portal.wsgi_app = DispatcherMiddleware(portal.wsgi_app, {PREFIX: sandbox})
+    portal.extensions["sandbox_transport"] = lambda: httpx.WSGITransport(
+        app=sandbox.app
+    )

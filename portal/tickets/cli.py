@@ -1,0 +1,76 @@
+"""`portal city services|send|sync|worker`: the city link from the shell."""
+
+import signal
+import threading
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from portal.cityapi import get_city_api
+from portal.cityapi.errors import CityAPIError
+from portal.tickets.sender import send_due
+from portal.tickets.services import save_services
+from portal.tickets.sync import pull_updates
+from portal.tickets.worker import run_worker, worker_name
+
+city_cli = AppGroup("city", help="The link to the city's Open311 service.")
+
+
+def _fail(error: CityAPIError):
+    raise click.ClickException(f"the city: {error.reason}")
+
+
+@city_cli.command("services")
+def services_command():
+    """Fetch the city's services and their definitions."""
+    api = get_city_api()
+    try:
+        services = api.list_services()
+        definitions = {}
+        with click.progressbar(services, label="definitions") as bar:
+            for service in bar:
+                if service.metadata:
+                    definitions[service.code] = api.get_service_definition(service.code)
+    except CityAPIError as error:
+        _fail(error)
+    count = save_services(services, definitions)
+    click.echo(f"{count} services, {len(definitions)} with questions")
+
+
+@city_cli.command("send")
+@click.option("--limit", type=int, default=None, help="At most this many tickets.")
+def send_command(limit):
+    """Send the tickets that are due, once."""
+    report = send_due(get_city_api(), worker=worker_name(), limit=limit)
+    click.echo(
+        f"claimed {report.claimed}: sent {report.sent}, "
+        f"found at the city {report.adopted}, "
+        f"awaiting token {report.pending_token}, rejected {report.rejected}, "
+        f"retrying {report.retrying}, failed {report.failed}; "
+        f"tokens resolved {report.tokens_resolved}"
+    )
+
+
+@city_cli.command("sync")
+def sync_command():
+    """Pull what changed at the city since the last sync."""
+    try:
+        report = pull_updates(get_city_api())
+    except CityAPIError as error:
+        _fail(error)
+    click.echo(
+        f"{report.pages} pages, {report.seen} requests: {report.created} new, "
+        f"{report.updated} updated, {report.unchanged} unchanged"
+    )
+
+
+@city_cli.command("worker")
+def worker_command():
+    """Send and sync until stopped (SIGTERM or Ctrl+C); several may run at once."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo(f"city worker {worker_name()} started")
+    run_worker(current_app._get_current_object(), stop, say=click.echo)
+    click.echo("city worker stopped")

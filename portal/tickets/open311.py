@@ -1,0 +1,240 @@
+"""The portal's own GeoReport v2: read-only tickets for other civic apps, and the push
+endpoint (mySociety's servicerequestupdates) through which a city reports changes."""
+
+import hmac
+import xml.etree.ElementTree as ET
+from datetime import datetime
+
+from flask import Blueprint, Response, current_app, json, request
+from sqlalchemy import select
+
+from portal.cityapi.types import ServiceRequest
+from portal.extensions import csrf, db, limiter
+from portal.tickets import notify
+from portal.tickets.models import CityService, Ticket
+from portal.tickets.sync import apply_update
+
+bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+csrf.exempt(bp)  # machine-to-machine: the push authenticates with the city's key
+
+ITEM = {
+    "services": "service",
+    "service_requests": "request",
+    "service_request_updates": "request_update",
+    "errors": "error",
+    "endpoints": "endpoint",
+    "formats": "format",
+}
+PUSH_STATUSES = {
+    "open", "closed", "fixed", "in_progress", "investigating", "planned",
+    "action_scheduled", "no_further_action", "not_councils_responsibility",
+    "duplicate", "internal_referral", "cancelled", "for_triage",
+}  # fmt: skip
+
+
+def _answer(fmt: str, root: str, payload, status: int = 200) -> Response:
+    if fmt == "xml":
+
+        def fill(element, value):
+            if isinstance(value, dict):
+                for key, inner in value.items():
+                    fill(ET.SubElement(element, key), inner)
+            elif isinstance(value, list):
+                for inner in value:
+                    fill(ET.SubElement(element, ITEM.get(element.tag, "item")), inner)
+            elif value is not None:
+                element.text = (
+                    str(value).lower() if isinstance(value, bool) else str(value)
+                )
+
+        element = ET.Element(root)
+        fill(element, payload)
+        body = b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(element, "utf-8")
+        return Response(body, status, content_type="text/xml; charset=utf-8")
+    return Response(
+        json.dumps(payload), status, content_type="application/json; charset=utf-8"
+    )
+
+
+def _error(fmt: str, status: int, description: str) -> Response:
+    return _answer(
+        fmt, "errors", [{"code": status, "description": description}], status
+    )
+
+
+def _format(fmt: str) -> str:
+    return fmt if fmt in ("json", "xml") else "json"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _view(ticket: Ticket) -> dict:
+    return {
+        "service_request_id": ticket.city_id or f"portal-{ticket.id}",
+        "status": "closed" if ticket.status in ("closed", "fixed") else "open",
+        "status_notes": ticket.status_notes,
+        "service_name": ticket.service_name,
+        "service_code": ticket.service_code,
+        "description": ticket.description,
+        "agency_responsible": ticket.agency,
+        "requested_datetime": _iso(ticket.requested_at),
+        "updated_datetime": _iso(ticket.city_updated_at or ticket.requested_at),
+        "expected_datetime": _iso(ticket.expected_at),
+        "address": ticket.address,
+        "lat": ticket.lat,
+        "long": ticket.lon,
+        "media_url": ticket.media_url,
+    }
+
+
+@bp.get("/discovery.<fmt>")
+def discovery(fmt):
+    return _answer(_format(fmt), "discovery", {
+        "changeset": "2026-11-23", "contact": current_app.config["CITY_NAME"],
+        "key_service": "read-only: no key needed",
+        "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2",
+                       "url": request.url_root.rstrip("/") + "/open311/v2",
+                       "changeset": "2026-11-23", "type": "production",
+                       "formats": ["text/xml", "application/json"]}],
+    })  # fmt: skip
+
+
+@bp.get("/services.<fmt>")
+def services(fmt):
+    rows = db.session.scalars(
+        select(CityService).where(CityService.active).order_by(CityService.name)
+    )
+    payload = [
+        {
+            "service_code": r.code,
+            "service_name": r.name,
+            "description": r.description,
+            "metadata": False,
+            "type": "realtime",
+            "keywords": ", ".join(r.keywords),
+            "group": r.group,
+        }
+        for r in rows
+    ]
+    return _answer(_format(fmt), "services", payload)
+
+
+def _date_arg(name: str) -> datetime | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value.replace(" ", "+").replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"{name} needs a timezone")
+    return moment
+
+
+@bp.get("/requests.<fmt>")
+def requests(fmt):
+    fmt = _format(fmt)
+    query = select(Ticket).where(
+        Ticket.send_state.in_(("sent", None)) | Ticket.city_id.is_not(None)
+    )
+    args = request.args
+    try:
+        ids = [i for i in args.get("service_request_id", "").split(",") if i.strip()]
+        if ids:
+            query = query.where(Ticket.city_id.in_([i.strip() for i in ids]))
+        else:
+            codes = [
+                c.strip() for c in args.get("service_code", "").split(",") if c.strip()
+            ]
+            if codes:
+                query = query.where(Ticket.service_code.in_(codes))
+            statuses = {
+                s.strip().lower()
+                for s in args.get("status", "").split(",")
+                if s.strip()
+            }
+            if statuses - {"open", "closed"}:
+                return _error(fmt, 400, "status must be open and/or closed")
+            if statuses == {"open"}:
+                query = query.where(Ticket.status.not_in(("closed", "fixed")))
+            elif statuses == {"closed"}:
+                query = query.where(Ticket.status.in_(("closed", "fixed")))
+            for name, condition in (
+                ("start_date", lambda v: Ticket.requested_at >= v),
+                ("end_date", lambda v: Ticket.requested_at <= v),
+                ("updated_after", lambda v: Ticket.city_updated_at > v),
+                ("updated_before", lambda v: Ticket.city_updated_at <= v),
+            ):
+                moment = _date_arg(name)
+                if moment is not None:
+                    query = query.where(condition(moment))
+        page = int(args.get("page") or 1)
+        page_size = int(args.get("page_size") or 1000)
+    except ValueError as error:
+        return _error(fmt, 400, str(error) or "invalid parameter")
+    if page < 1 or not 1 <= page_size <= 1000:
+        return _error(fmt, 400, "page must be 1 or more and page_size 1 to 1000")
+    query = query.order_by(Ticket.id).limit(page_size).offset((page - 1) * page_size)
+    return _answer(
+        fmt, "service_requests", [_view(t) for t in db.session.scalars(query)]
+    )
+
+
+@bp.get("/requests/<request_id>.<fmt>")
+def one_request(request_id, fmt):
+    fmt = _format(fmt)
+    ticket = db.session.scalar(select(Ticket).where(Ticket.city_id == request_id))
+    if ticket is None:
+        return _error(fmt, 404, f"no request {request_id}")
+    return _answer(fmt, "service_requests", [_view(ticket)])
+
+
+def _push_key() -> str:
+    config = current_app.config
+    return (
+        config.get("CITY_PUSH_KEY")
+        or config.get("CITY_API_KEY")
+        or config["SANDBOX_API_KEY"]
+    )
+
+
+@bp.post("/servicerequestupdates.<fmt>")
+@limiter.limit("600 per minute")
+def push_update(fmt):
+    """A city reports a change: update_id, service_request_id, status, updated_datetime,
+    description (the notes). Wrong key: 403; malformed: 400."""
+    fmt = _format(fmt)
+    form = request.form
+    if not hmac.compare_digest(form.get("api_key", "").encode(), _push_key().encode()):
+        return _error(fmt, 403, "Invalid api_key received")
+    required = ("update_id", "service_request_id", "status", "updated_datetime")
+    missing = [name for name in required if not form.get(name, "").strip()]
+    if missing:
+        return _error(fmt, 400, f"missing: {', '.join(missing)}")
+    status = form["status"].strip().lower()
+    if status not in PUSH_STATUSES:
+        return _error(fmt, 400, f"status {form['status']!r} is not one we know")
+    try:
+        moment = datetime.fromisoformat(
+            form["updated_datetime"].strip().replace("Z", "+00:00")
+        )
+    except ValueError:
+        return _error(fmt, 400, "updated_datetime is not a W3C date")
+    if moment.tzinfo is None:
+        return _error(fmt, 400, "updated_datetime needs a timezone")
+    ticket = db.session.scalar(
+        select(Ticket).where(Ticket.city_id == form["service_request_id"].strip())
+    )
+    if ticket is None:
+        return _error(fmt, 404, f"no request {form['service_request_id']}")
+    update = ServiceRequest(
+        service_request_id=ticket.city_id,
+        status="closed" if status in ("closed", "fixed") else status,
+        status_notes=(form.get("description") or "").strip()[:4000] or None,
+        updated_datetime=moment,
+    )
+    result = apply_update(update, "push", create=False)
+    db.session.commit()
+    if result is not None:
+        notify.ticket_updated(ticket)
+    return _answer(fmt, "service_request_updates", [{"update_id": form["update_id"]}])

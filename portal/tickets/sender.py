@@ -1,0 +1,253 @@
+"""The outbox sender: claim due tickets, post each to the city once, resolve tokens.
+
+Exactly once: before every POST the ticket is marked ``maybe_stored`` and committed. If
+the answer never arrives (timeout, dropped connection, unreadable body, or this process
+dies), the next attempt first searches the city's requests for the ticket's ``ref``,
+which every submission carries in its description, and adopts what it finds. Only a
+ticket the city certainly does not hold is posted again.
+"""
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, or_, select, update
+
+from portal.cityapi.errors import CityRejected, CityUnavailable
+from portal.cityapi.types import NewServiceRequest
+from portal.dbtypes import utcnow
+from portal.extensions import db
+from portal.tickets import notify
+from portal.tickets.models import Ticket
+from portal.tickets.services import record
+
+SEARCH_MARGIN = timedelta(minutes=15)
+
+
+@dataclass
+class SendReport:
+    claimed: int = 0
+    sent: int = 0
+    pending_token: int = 0
+    adopted: int = 0
+    rejected: int = 0
+    retrying: int = 0
+    failed: int = 0
+    tokens_resolved: int = 0
+    paused_for: float | None = None
+    changed: list[int] = field(default_factory=list)
+
+
+def backoff(
+    attempts: int, rng: random.Random, retry_after: float | None = None
+) -> float:
+    """Seconds to wait before attempt ``attempts + 1``: exponential with equal jitter,
+    never sooner than the city's Retry-After (spread, so a queue drains smoothly)."""
+    config = current_app.config
+    delay = min(
+        config["CITY_RETRY_MAX"], config["CITY_RETRY_BASE"] * 2 ** (attempts - 1)
+    )
+    delay = delay / 2 + rng.uniform(0, delay / 2)
+    if retry_after is not None:
+        delay = max(delay, retry_after + rng.uniform(0, max(retry_after, 1.0)))
+    return delay
+
+
+def claim(worker: str, limit: int, now: datetime) -> list[Ticket]:
+    """Mark up to ``limit`` due tickets as ``sending`` for this worker and return them.
+
+    PostgreSQL: the rows are locked with SKIP LOCKED, so concurrent workers claim
+    disjoint sets. SQLite runs the single UPDATE under its one writer lock.
+    """
+    lease = now + timedelta(seconds=current_app.config["CITY_LEASE_SECONDS"])
+    claim_id = f"{worker}:{uuid.uuid4().hex[:8]}"
+    due = or_(
+        and_(Ticket.send_state == "queued", Ticket.next_attempt_at <= now),
+        and_(Ticket.send_state == "sending", Ticket.lease_until < now),  # worker died
+    )
+    candidates = (
+        select(Ticket.id).where(due).order_by(Ticket.next_attempt_at).limit(limit)
+    )
+    if db.engine.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    db.session.execute(
+        update(Ticket)
+        .where(Ticket.id.in_(candidates.scalar_subquery()), due)
+        .values(send_state="sending", claimed_by=claim_id, lease_until=lease)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return list(
+        db.session.scalars(
+            select(Ticket).where(Ticket.claimed_by == claim_id).order_by(Ticket.id)
+        )
+    )
+
+
+def _outgoing(ticket: Ticket) -> NewServiceRequest:
+    suffix = f"\n\n[ref {ticket.ref}]"
+    text = (ticket.description or "")[: 4000 - len(suffix)]
+    return NewServiceRequest(
+        service_code=ticket.service_code,
+        lat=ticket.lat,
+        long=ticket.lon,
+        address_string=ticket.address,
+        description=text + suffix,
+        media_url=ticket.media_url,
+        attributes=ticket.attributes or {},
+    )
+
+
+def _find_at_city(api, ticket: Ticket):
+    """The city's record of this ticket, found by its ref, or None."""
+    since = (ticket.first_attempt_at or ticket.created_at) - SEARCH_MARGIN
+    marker = f"[ref {ticket.ref}]"
+    for page in api.iter_requests(
+        service_code=ticket.service_code, start_date=since, page_size=200, max_pages=50
+    ):
+        for found in page:
+            if found.description and marker in found.description:
+                return found
+    return None
+
+
+def _accept(ticket: Ticket, request_id: str | None, token: str | None, how: str):
+    ticket.city_id = request_id or ticket.city_id
+    ticket.token = token or ticket.token
+    ticket.send_state = "sent"
+    ticket.maybe_stored = False
+    ticket.last_error = None
+    ticket.claimed_by = ticket.lease_until = None
+    poll = current_app.config["CITY_TOKEN_POLL"]
+    ticket.next_attempt_at = (
+        None if ticket.city_id else utcnow() + timedelta(seconds=poll)
+    )
+    record(ticket, "sent" if ticket.city_id else "token", "sender",
+           notes=f"{how}: {ticket.city_id or ticket.token}", new="sent")  # fmt: skip
+
+
+def _retry_later(ticket: Ticket, error: CityUnavailable, rng, report: SendReport):
+    config = current_app.config
+    ticket.last_error = error.reason
+    ticket.claimed_by = ticket.lease_until = None
+    if ticket.attempts >= config["CITY_MAX_ATTEMPTS"]:
+        ticket.send_state = "failed"
+        ticket.next_attempt_at = None
+        record(ticket, "failed", "sender", notes=error.reason, new="failed")
+        report.failed += 1
+    else:
+        ticket.send_state = "queued"
+        delay = backoff(ticket.attempts, rng, error.retry_after)
+        ticket.next_attempt_at = utcnow() + timedelta(seconds=delay)
+        record(ticket, "retrying", "sender", notes=error.reason)
+        report.retrying += 1
+
+
+def _release(tickets: list[Ticket], pause: float, rng: random.Random):
+    """The city asked us to wait: put back what this run has not sent, spread out."""
+    for ticket in tickets:
+        ticket.send_state = "queued"
+        ticket.claimed_by = ticket.lease_until = None
+        ticket.next_attempt_at = utcnow() + timedelta(
+            seconds=pause + rng.uniform(0, pause)
+        )
+    db.session.commit()
+
+
+def _send_one(api, ticket: Ticket, rng, report: SendReport) -> None:
+    if ticket.maybe_stored:
+        found = _find_at_city(api, ticket)  # CityUnavailable propagates: try later
+        if found is not None:
+            _accept(ticket, found.service_request_id, found.token, "found at the city")
+            report.adopted += 1
+            return
+    ticket.maybe_stored = True
+    ticket.attempts += 1
+    ticket.first_attempt_at = ticket.first_attempt_at or utcnow()
+    db.session.commit()  # before the POST: a crash from here on is recoverable
+    try:
+        receipt = api.submit_request(_outgoing(ticket))
+    except CityRejected as error:
+        ticket.send_state = "rejected"
+        ticket.maybe_stored = False
+        ticket.last_error = error.reason
+        ticket.claimed_by = ticket.lease_until = ticket.next_attempt_at = None
+        record(ticket, "rejected", "sender", notes=error.reason, new="rejected")
+        report.rejected += 1
+        return
+    except CityUnavailable as error:
+        ticket.maybe_stored = error.maybe_stored
+        raise
+    _accept(ticket, receipt.service_request_id, receipt.token, "accepted")
+    ticket.service_notice = receipt.service_notice
+    if ticket.city_id:
+        report.sent += 1
+    else:
+        report.pending_token += 1
+
+
+def send_due(
+    api, worker: str = "worker", limit: int | None = None, rng=None
+) -> SendReport:
+    """Send every due ticket once; answer what happened.
+
+    :param api: the city client.
+    :param worker: a name for this process, recorded in the claim.
+    """
+    rng = rng or random.Random()
+    report = SendReport()
+    tickets = claim(worker, limit or current_app.config["CITY_SEND_BATCH"], utcnow())
+    report.claimed = len(tickets)
+    for index, ticket in enumerate(tickets):
+        try:
+            _send_one(api, ticket, rng, report)
+        except CityUnavailable as error:
+            _retry_later(ticket, error, rng, report)
+            if error.retry_after is not None:
+                db.session.commit()
+                _release(tickets[index + 1 :], error.retry_after, rng)
+                report.paused_for = error.retry_after
+                report.changed.append(ticket.id)
+                break
+        db.session.commit()
+        report.changed.append(ticket.id)
+    notify.tickets_changed(report.changed)
+    report.tokens_resolved = resolve_tokens(api)
+    return report
+
+
+def resolve_tokens(api, limit: int = 100) -> int:
+    """Ask the city what id each pending token became; never posts anything."""
+    now = utcnow()
+    pending = db.session.scalars(
+        select(Ticket)
+        .where(
+            Ticket.send_state == "sent",
+            Ticket.city_id.is_(None),
+            Ticket.token.is_not(None),
+        )
+        .where(or_(Ticket.next_attempt_at.is_(None), Ticket.next_attempt_at <= now))
+        .limit(limit)
+    ).all()
+    resolved = []
+    poll = timedelta(seconds=current_app.config["CITY_TOKEN_POLL"])
+    for ticket in pending:
+        try:
+            request_id = api.request_id_from_token(ticket.token)
+        except (CityUnavailable, CityRejected) as error:
+            ticket.last_error = error.reason
+            request_id = None
+        if request_id:
+            ticket.city_id = request_id
+            ticket.next_attempt_at = None
+            record(
+                ticket, "sent", "sender", notes=f"token {ticket.token} is {request_id}"
+            )
+            resolved.append(ticket.id)
+        else:
+            ticket.next_attempt_at = now + poll
+        db.session.commit()
+    notify.tickets_changed(resolved)
+    return len(resolved)

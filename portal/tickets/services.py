@@ -1,0 +1,147 @@
+"""Ticket rules off the network: queue, record events, admin retry, city services."""
+
+import secrets
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from portal.auth.services import has_role
+from portal.cityapi.types import Service, ServiceDefinition
+from portal.dbtypes import utcnow
+from portal.errors import NotFound, PermissionDenied, ValidationFailed
+from portal.extensions import db
+from portal.tickets.models import CityService, Ticket, TicketEvent
+
+REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+
+
+def new_ref() -> str:
+    return "NP-" + "".join(secrets.choice(REF_ALPHABET) for _ in range(10))
+
+
+def record(ticket: Ticket, kind: str, source: str, notes=None, old=None, new=None):
+    """Add a line to the ticket's history (committed with the caller's work)."""
+    event = TicketEvent(
+        kind=kind,
+        source=source,
+        notes=notes,
+        old_status=old,
+        new_status=new,
+        at=utcnow(),
+    )
+    ticket.events.append(event)
+    return event
+
+
+def queue_ticket(
+    service_code: str,
+    *,
+    lat: float | None = None,
+    lon: float | None = None,
+    address: str | None = None,
+    description: str | None = None,
+    attributes: dict | None = None,
+    media_url: str | None = None,
+    filed_by=None,
+    on_behalf_of: str | None = None,
+    channel: str = "web",
+    area=None,
+) -> Ticket:
+    """Store a ticket as ``queued`` for the sender; the city is never called here.
+
+    :raises ValidationFailed: no location, or a description over 4,000 characters.
+    """
+    if lat is None and not address:
+        raise ValidationFailed(
+            _("Say where: a point on the map or an address."), "location"
+        )
+    if description and len(description) > 4000:
+        raise ValidationFailed(_("Use at most 4,000 characters."), "description")
+    service = db.session.get(CityService, service_code)
+    ticket = Ticket(
+        ref=new_ref(),
+        service_code=service_code,
+        service_name=service.name if service else None,
+        status="open",
+        lat=lat,
+        lon=lon,
+        address=address,
+        description=description,
+        attributes=attributes or {},
+        media_url=media_url,
+        filed_by=filed_by,
+        on_behalf_of=on_behalf_of,
+        channel=channel,
+        area=area,
+        send_state="queued",
+        next_attempt_at=utcnow(),
+        requested_at=utcnow(),
+    )
+    db.session.add(ticket)
+    record(ticket, "filed", "sender", new="queued")
+    db.session.commit()
+    return ticket
+
+
+def retry_ticket(user, ticket_id: int) -> Ticket:
+    """An admin sends a failed ticket again (it is looked for at the city first).
+
+    :raises PermissionDenied: not an admin. :raises NotFound: no such ticket.
+    :raises ValidationFailed: the ticket is not ``failed``.
+    """
+    if not has_role(user, "admin"):
+        raise PermissionDenied(_("Only an admin can retry a ticket."))
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound(_("There is no ticket %(id)s.", id=ticket_id), "ticket")
+    if ticket.send_state != "failed":
+        raise ValidationFailed(_("Only a failed ticket can be retried."), "ticket")
+    ticket.send_state = "queued"
+    ticket.attempts = 0
+    ticket.next_attempt_at = utcnow()
+    record(ticket, "requeued", "admin", notes=f"retried by {user.display_name}")
+    db.session.commit()
+    return ticket
+
+
+def save_services(services: list[Service], definitions: dict[str, ServiceDefinition]):
+    """Replace the stored service list; services the city dropped become inactive."""
+    seen = set()
+    for service in services:
+        row = db.session.get(CityService, service.code) or CityService(
+            code=service.code
+        )
+        row.name, row.group, row.description = (
+            service.name,
+            service.group,
+            service.description,
+        )
+        row.keywords, row.type, row.metadata_ = (
+            list(service.keywords),
+            service.type,
+            service.metadata,
+        )
+        definition = definitions.get(service.code)
+        row.attributes = (
+            [_attribute(a) for a in definition.attributes] if definition else []
+        )
+        row.active, row.fetched_at = True, utcnow()
+        db.session.add(row)
+        seen.add(service.code)
+    for row in db.session.scalars(select(CityService)):
+        if row.code not in seen:
+            row.active = False
+    db.session.commit()
+    return len(seen)
+
+
+def _attribute(attribute) -> dict:
+    return {
+        "code": attribute.code,
+        "datatype": attribute.datatype,
+        "description": attribute.description,
+        "variable": attribute.variable,
+        "required": attribute.required,
+        "order": attribute.order,
+        "values": [{"key": v.key, "name": v.name} for v in attribute.values],
+    }

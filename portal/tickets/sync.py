@@ -1,0 +1,173 @@
+"""Status sync: pull what changed at the city, and apply any update (pulled or pushed).
+
+Idempotent by construction: an update is applied only when it is newer than what the
+ticket holds, so repeating a sync, or receiving the same change by push and by pull,
+writes nothing the second time. The high-water mark moves only after a complete pass,
+and each pass re-reads an overlap window, so an interrupted sync converges next time.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from portal.areas.models import Area
+from portal.areas.services import locate
+from portal.cityapi.types import ServiceRequest
+from portal.dbtypes import utcnow
+from portal.extensions import db
+from portal.tickets import notify
+from portal.tickets.models import SyncState, Ticket
+from portal.tickets.services import record
+
+SYNC_KEY = "requests"
+
+
+@dataclass
+class SyncReport:
+    pages: int = 0
+    seen: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    outside: int = 0
+    changed: list[int] = field(default_factory=list)
+
+
+def _bounds():
+    row = db.session.execute(
+        select(
+            func.min(Area.min_lat),
+            func.max(Area.max_lat),
+            func.min(Area.min_lon),
+            func.max(Area.max_lon),
+        )  # fmt: skip
+    ).one()
+    return None if row[0] is None else row
+
+
+def _inside(bounds, request: ServiceRequest) -> bool:
+    if bounds is None:
+        return True
+    if request.lat is None or request.long is None:
+        return False
+    south, north, west, east = bounds
+    return south <= request.lat <= north and west <= request.long <= east
+
+
+REF = re.compile(r"\[ref (NP-[A-Z0-9]{10})\]")
+
+
+def _own_ticket_awaiting_id(request: ServiceRequest) -> Ticket | None:
+    """A ticket filed here whose id the city has not told us yet (a pending token)."""
+    match = REF.search(request.description or "")
+    if not match:
+        return None
+    ticket = db.session.scalar(select(Ticket).where(Ticket.ref == match.group(1)))
+    if ticket is None or ticket.city_id is not None:
+        return None
+    ticket.city_id = request.service_request_id
+    record(ticket, "sent", "sync", notes=f"the city's id is {ticket.city_id}")
+    return ticket
+
+
+def apply_update(
+    request: ServiceRequest, source: str, create: bool = True, bounds=None
+):
+    """Apply one city record to its ticket; answer "created", "updated" or None.
+
+    An update older than (or as old as) what the ticket holds changes nothing.
+    """
+    ticket = db.session.scalar(
+        select(Ticket).where(Ticket.city_id == request.service_request_id)
+    ) or _own_ticket_awaiting_id(request)
+    if ticket is None:
+        if not create or not _inside(bounds, request):
+            return None
+        area = locate(request.lat, request.long) if request.lat is not None else None
+        ticket = Ticket(
+            city_id=request.service_request_id,
+            service_code=request.service_code or "",
+            service_name=request.service_name,
+            status=request.status,
+            status_notes=request.status_notes,
+            agency=request.agency_responsible,
+            description=request.description,
+            lat=request.lat,
+            lon=request.long,
+            address=request.address,
+            area=area,
+            media_url=request.media_url,
+            requested_at=request.requested_datetime,
+            city_updated_at=request.updated_datetime,
+            expected_at=request.expected_datetime,
+            channel="city",
+            send_state="sent",
+        )
+        db.session.add(ticket)
+        record(ticket, "status", source, notes=request.status_notes, new=request.status)
+        return ticket, "created"
+    incoming = request.updated_datetime
+    if incoming is None or (
+        ticket.city_updated_at and incoming <= ticket.city_updated_at
+    ):
+        return None
+    old_status, old_notes = ticket.status, ticket.status_notes
+    ticket.status = request.status or ticket.status
+    ticket.status_notes = request.status_notes
+    ticket.agency = request.agency_responsible or ticket.agency
+    ticket.expected_at = request.expected_datetime or ticket.expected_at
+    ticket.city_updated_at = incoming
+    if request.service_name:
+        ticket.service_name = ticket.service_name or request.service_name
+    if (old_status, old_notes) != (ticket.status, ticket.status_notes):
+        record(ticket, "status", source, notes=ticket.status_notes, old=old_status,
+               new=ticket.status)  # fmt: skip
+    return ticket, "updated"
+
+
+def pull_updates(api) -> SyncReport:
+    """Apply the city's changes since the high-water mark (less the overlap window).
+
+    The first run imports the city's open requests inside the areas' bounds.
+    :raises CityUnavailable, CityRejected: the pass stops; the mark does not move.
+    """
+    config = current_app.config
+    state = db.session.get(SyncState, SYNC_KEY) or SyncState(key=SYNC_KEY)
+    filters = {"extensions": False}
+    if state.high_water is None:
+        filters["status"] = "open"
+    else:
+        overlap = timedelta(seconds=config["CITY_SYNC_OVERLAP"])
+        filters["updated_after"] = state.high_water - overlap
+    bounds = _bounds()
+    report = SyncReport()
+    high_water = state.high_water
+    for page in api.iter_requests(page_size=config["CITY_SYNC_PAGE_SIZE"], **filters):
+        report.pages += 1
+        for request in page:
+            if not request.service_request_id:
+                continue  # a batch request still known only by its token
+            report.seen += 1
+            if request.updated_datetime and (
+                high_water is None or request.updated_datetime > high_water
+            ):
+                high_water = request.updated_datetime
+            result = apply_update(request, "sync", bounds=bounds)
+            if result is None:
+                report.unchanged += 1
+                continue
+            ticket, what = result
+            setattr(report, what, getattr(report, what) + 1)
+            db.session.flush()
+            report.changed.append(ticket.id)
+        db.session.commit()  # page by page: a long first import keeps what it has read
+    state.high_water = high_water
+    state.last_success_at = utcnow()
+    state.last_error = None
+    db.session.add(state)
+    db.session.commit()
+    notify.tickets_changed(report.changed)
+    return report
