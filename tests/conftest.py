@@ -146,8 +146,14 @@ def make_app(database_url, tmp_path):
 
 
 @pytest.fixture
-def app(make_app):
-    app = make_app()
+def app_overrides():
+    """Settings for the ``app`` fixture; test modules override this fixture."""
+    return {}
+
+
+@pytest.fixture
+def app(make_app, app_overrides):
+    app = make_app(**app_overrides)
     with app.app_context():
         yield app
         db.session.rollback()
@@ -239,3 +245,57 @@ def auth(client):
 def shared_data():
     assert os.path.isdir(SHARED_DATA), "../shared/data must sit beside the checkout"
     return SHARED_DATA
+
+
+# --- the sandbox city over real HTTP ---
+
+SANDBOX_KEY = "test-city-key"
+
+
+class SandboxServer:
+    def __init__(self, app, url):
+        self.app = app
+        self.url = url
+        self.endpoint = url + "/open311/v2"
+        self.store = app.extensions["sandbox_store"]
+
+    def faults(self, **plan):
+        from portal.sandbox.server import set_faults
+
+        return set_faults(self.app, **plan)
+
+    def client(self, **options):
+        from portal.cityapi.client import Open311Client
+
+        options.setdefault("api_key", SANDBOX_KEY)
+        options.setdefault("timeout", 2.0)
+        return Open311Client(self.endpoint, **options)
+
+
+@pytest.fixture
+def sandbox_server(tmp_path):
+    """A fresh, empty sandbox city served by a threaded server on a loopback port."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from portal.sandbox.server import create_sandbox_app
+
+    sandbox = create_sandbox_app(
+        {
+            "SANDBOX_DATABASE_URL": f"sqlite:///{tmp_path}/city.db",
+            "SANDBOX_API_KEY": SANDBOX_KEY,
+            "SANDBOX_BATCH_DELAY": 0,
+            "SANDBOX_SEED_COUNT": 0,
+        }
+    )
+    server = make_server("127.0.0.1", 0, sandbox, threaded=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    yield SandboxServer(sandbox, f"http://127.0.0.1:{server.server_port}")
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
+    sandbox.extensions["sandbox_store"].dispose()
