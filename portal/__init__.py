@@ -65,12 +65,13 @@ def _instance_secret(app: Flask) -> str:
 
 def register_extensions(app: Flask) -> None:
     from portal.auth.session import init_login
+    from portal.database import init_database
     from portal.extensions import csrf, db, limiter, migrate, socketio
     from portal.i18n import init_i18n
     from portal.security import init_security
 
     init_security(app)
-    db.init_app(app)
+    init_database(app)
     migrate.init_app(
         app,
         db,

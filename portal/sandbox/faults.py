@@ -23,6 +23,7 @@ class FaultPlan:
     latency_ms: int = 0
     retry_after: str = "1"  # seconds, or an HTTP date
     timeout_seconds: float = 2.0
+    outage_after: int | None = None  # after this many requests, every answer is a 503
     seed: int | None = None
 
     @classmethod
@@ -33,10 +34,14 @@ class FaultPlan:
     def __post_init__(self):
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
+        self.served = 0
 
     def pick(self) -> str | None:
         """The fault for this request, or None."""
         with self._lock:
+            self.served += 1
+            if self.outage_after is not None and self.served > self.outage_after:
+                return "unavailable"
             roll = self._rng.random()
         for kind in KINDS:
             rate = getattr(self, kind)

@@ -51,7 +51,7 @@ def backoff(
     )
     delay = delay / 2 + rng.uniform(0, delay / 2)
     if retry_after is not None:
-        delay = max(delay, retry_after + rng.uniform(0, max(retry_after, 1.0)))
+        delay = max(delay, retry_after + rng.uniform(0, retry_after))
     return delay
 
 
@@ -157,6 +157,10 @@ def _release(tickets: list[Ticket], pause: float, rng: random.Random):
 
 
 def _send_one(api, ticket: Ticket, rng, report: SendReport) -> None:
+    # One attempt is the search (when needed) plus the POST: both count toward backoff
+    # and toward the bound, so a city that stays down is not asked forever.
+    ticket.attempts += 1
+    ticket.first_attempt_at = ticket.first_attempt_at or utcnow()
     if ticket.maybe_stored:
         found = _find_at_city(api, ticket)  # CityUnavailable propagates: try later
         if found is not None:
@@ -164,8 +168,6 @@ def _send_one(api, ticket: Ticket, rng, report: SendReport) -> None:
             report.adopted += 1
             return
     ticket.maybe_stored = True
-    ticket.attempts += 1
-    ticket.first_attempt_at = ticket.first_attempt_at or utcnow()
     db.session.commit()  # before the POST: a crash from here on is recoverable
     try:
         receipt = api.submit_request(_outgoing(ticket))

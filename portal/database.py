@@ -1,0 +1,24 @@
+"""Database engine settings: SQLite in WAL mode, shared well by web and worker."""
+
+from flask import Flask
+from sqlalchemy import event
+
+from portal.extensions import db
+
+
+def _sqlite_pragmas(connection, _record):
+    cursor = connection.cursor()
+    # WAL lets pages read while the worker writes; NORMAL syncs at checkpoints, not at
+    # every commit, and stays durable against a crashed process. Wait for a busy writer.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def init_database(app: Flask) -> None:
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
