@@ -165,8 +165,17 @@ def test_filing_and_pages_never_wait_on_the_city(client, sandbox_server):
     assert sandbox_server.app.extensions["sandbox_faults"].served == 0
 
 
-FAULTS = {"error": 0.08, "unavailable": 0.06, "timeout": 0.04, "drop": 0.06,
-          "malformed": 0.06, "retry_after": "0", "timeout_seconds": 0.3, "seed": 7}  # fmt: skip
+# 30% of every request fails, in every way the sandbox knows.
+FAULTS = {
+    "error": 0.08,
+    "unavailable": 0.06,
+    "timeout": 0.04,
+    "drop": 0.06,
+    "malformed": 0.06,
+    "retry_after": "0",
+    "timeout_seconds": 0.3,
+    "seed": 7,
+}
 
 
 def test_a_thousand_tickets_through_thirty_percent_faults(api, sandbox_server):
