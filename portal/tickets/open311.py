@@ -72,7 +72,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _view(ticket: Ticket) -> dict:
     return {
-        "service_request_id": ticket.city_id or f"portal-{ticket.id}",
+        "service_request_id": ticket.city_id,
         "status": "closed" if ticket.status in ("closed", "fixed") else "open",
         "status_notes": ticket.status_notes,
         "service_name": ticket.service_name,
@@ -134,9 +134,7 @@ def _date_arg(name: str) -> datetime | None:
 @bp.get("/requests.<fmt>")
 def requests(fmt):
     fmt = _format(fmt)
-    query = select(Ticket).where(
-        Ticket.send_state.in_(("sent", None)) | Ticket.city_id.is_not(None)
-    )
+    query = select(Ticket).where(Ticket.city_id.is_not(None))  # what the city knows
     args = request.args
     try:
         ids = [i for i in args.get("service_request_id", "").split(",") if i.strip()]

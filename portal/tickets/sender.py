@@ -26,6 +26,34 @@ from portal.tickets.services import record
 SEARCH_MARGIN = timedelta(minutes=15)
 
 
+class ClaimLost(Exception):
+    """Another worker took the ticket over (this one was too slow); leave it alone."""
+
+
+def lease_seconds() -> float:
+    """How long a claim lasts: always longer than two requests to the city can take,
+    so no claim runs out while its POST is still on the wire."""
+    config = current_app.config
+    return max(config["CITY_LEASE_SECONDS"], 2 * config["CITY_TIMEOUT"] + 1)
+
+
+def _hold(ticket: Ticket, claim: str) -> None:
+    """Renew this worker's claim and commit what the ticket holds, atomically.
+
+    :raises ClaimLost: the claim is no longer this worker's (nothing is written).
+    """
+    renewed = db.session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.claimed_by == claim)
+        .values(lease_until=utcnow() + timedelta(seconds=lease_seconds()))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if renewed != 1:
+        db.session.rollback()
+        raise ClaimLost(ticket.id)
+    db.session.commit()
+
+
 @dataclass
 class SendReport:
     claimed: int = 0
@@ -36,6 +64,7 @@ class SendReport:
     retrying: int = 0
     failed: int = 0
     tokens_resolved: int = 0
+    lost_claims: int = 0
     paused_for: float | None = None
     changed: list[int] = field(default_factory=list)
 
@@ -61,7 +90,7 @@ def claim(worker: str, limit: int, now: datetime) -> list[Ticket]:
     PostgreSQL: the rows are locked with SKIP LOCKED, so concurrent workers claim
     disjoint sets. SQLite runs the single UPDATE under its one writer lock.
     """
-    lease = now + timedelta(seconds=current_app.config["CITY_LEASE_SECONDS"])
+    lease = now + timedelta(seconds=lease_seconds())
     claim_id = f"{worker}:{uuid.uuid4().hex[:8]}"
     due = or_(
         and_(Ticket.send_state == "queued", Ticket.next_attempt_at <= now),
@@ -71,19 +100,22 @@ def claim(worker: str, limit: int, now: datetime) -> list[Ticket]:
         select(Ticket.id).where(due).order_by(Ticket.next_attempt_at).limit(limit)
     )
     if db.engine.dialect.name == "postgresql":
+        # A locking CTE runs once; "id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n)"
+        # may be re-executed by the planner and hand one row to two workers.
         candidates = candidates.with_for_update(skip_locked=True)
-    db.session.execute(
+    chosen = candidates.cte("chosen")
+    claimed = db.session.scalars(
         update(Ticket)
-        .where(Ticket.id.in_(candidates.scalar_subquery()), due)
+        .where(Ticket.id == chosen.c.id, due)
         .values(send_state="sending", claimed_by=claim_id, lease_until=lease)
+        .returning(Ticket.id)
         .execution_options(synchronize_session=False)
-    )
+    ).all()
     db.session.commit()
-    return list(
-        db.session.scalars(
-            select(Ticket).where(Ticket.claimed_by == claim_id).order_by(Ticket.id)
-        )
-    )
+    if not claimed:
+        return []
+    query = select(Ticket).where(Ticket.id.in_(claimed)).order_by(Ticket.id)
+    return list(db.session.scalars(query))
 
 
 def _outgoing(ticket: Ticket) -> NewServiceRequest:
@@ -100,13 +132,14 @@ def _outgoing(ticket: Ticket) -> NewServiceRequest:
     )
 
 
-def _find_at_city(api, ticket: Ticket):
+def _find_at_city(api, ticket: Ticket, claim: str):
     """The city's record of this ticket, found by its ref, or None."""
     since = (ticket.first_attempt_at or ticket.created_at) - SEARCH_MARGIN
     marker = f"[ref {ticket.ref}]"
     for page in api.iter_requests(
-        service_code=ticket.service_code, start_date=since, page_size=200, max_pages=50
+        service_code=ticket.service_code, start_date=since, page_size=500, max_pages=50
     ):
+        _hold(ticket, claim)  # a long search keeps its claim alive
         for found in page:
             if found.description and marker in found.description:
                 return found
@@ -157,18 +190,20 @@ def _release(tickets: list[Ticket], pause: float, rng: random.Random):
 
 
 def _send_one(api, ticket: Ticket, rng, report: SendReport) -> None:
+    claim = ticket.claimed_by
     # One attempt is the search (when needed) plus the POST: both count toward backoff
     # and toward the bound, so a city that stays down is not asked forever.
     ticket.attempts += 1
     ticket.first_attempt_at = ticket.first_attempt_at or utcnow()
+    _hold(ticket, claim)
     if ticket.maybe_stored:
-        found = _find_at_city(api, ticket)  # CityUnavailable propagates: try later
+        found = _find_at_city(api, ticket, claim)  # CityUnavailable: try later
         if found is not None:
             _accept(ticket, found.service_request_id, found.token, "found at the city")
             report.adopted += 1
             return
     ticket.maybe_stored = True
-    db.session.commit()  # before the POST: a crash from here on is recoverable
+    _hold(ticket, claim)  # committed before the POST: a crash from here is recoverable
     try:
         receipt = api.submit_request(_outgoing(ticket))
     except CityRejected as error:
@@ -205,6 +240,9 @@ def send_due(
     for index, ticket in enumerate(tickets):
         try:
             _send_one(api, ticket, rng, report)
+        except ClaimLost:
+            report.lost_claims += 1
+            continue
         except CityUnavailable as error:
             _retry_later(ticket, error, rng, report)
             if error.retry_after is not None:

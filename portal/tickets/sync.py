@@ -32,7 +32,6 @@ class SyncReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    outside: int = 0
     changed: list[int] = field(default_factory=list)
 
 
