@@ -1,4 +1,4 @@
-"""`portal city worker` processes on a real PostgreSQL: never twice, nothing lost on SIGKILL.
+"""`portal city worker` processes on real PostgreSQL: never twice, none lost on SIGKILL.
 
 These always run on PostgreSQL (a server of their own), since row claiming with
 SKIP LOCKED across processes is what they prove.
@@ -107,9 +107,7 @@ class Worker:
 
 def wait_until(condition, seconds=120):
     deadline = datetime.now(UTC) + timedelta(seconds=seconds)
-    engine_checks = 0
     while not condition():
-        engine_checks += 1
         assert datetime.now(UTC) < deadline, "timed out waiting"
         threading.Event().wait(0.1)  # polling a database with a deadline
 
