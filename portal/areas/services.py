@@ -155,9 +155,41 @@ def locate(lat, lon) -> Area | None:
     ).all()
     point = shapely.Point(lon, lat)
     for area in candidates:
-        if shapely.covers(shape(json.loads(area.geometry)), point):
+        if _prepared(area.id, area.updated_at, area.geometry).covers(point):
             return area
     return None
+
+
+def locator():
+    """A point-to-area function over the areas as they are now, for batch work: one
+    query up front instead of one per point (which would also flush a pending batch)."""
+    areas = list(db.session.scalars(select(Area).order_by(Area.id)))
+
+    def find(lat: float | None, lon: float | None) -> Area | None:
+        if lat is None or lon is None:
+            return None
+        point = shapely.Point(lon, lat)
+        for area in areas:
+            inside_box = area.min_lat <= lat <= area.max_lat
+            if inside_box and area.min_lon <= lon <= area.max_lon:
+                if _prepared(area.id, area.updated_at, area.geometry).covers(point):
+                    return area
+        return None
+
+    return find
+
+
+_SHAPES: dict[int, tuple] = {}
+
+
+def _prepared(area_id: int, version, geometry: str):
+    """The area's polygon, parsed and prepared once per version of it."""
+    cached = _SHAPES.get(area_id)
+    if cached is None or cached[0] != version:
+        polygon = shape(json.loads(geometry))
+        shapely.prepare(polygon)
+        cached = _SHAPES[area_id] = (version, polygon)
+    return cached[1]
 
 
 def list_areas() -> list[Area]:

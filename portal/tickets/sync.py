@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from portal.areas.models import Area
-from portal.areas.services import locate
+from portal.areas.services import locate, locator
 from portal.cityapi.types import ServiceRequest
 from portal.dbtypes import utcnow
 from portal.extensions import db
@@ -73,19 +73,31 @@ def _own_ticket_awaiting_id(request: ServiceRequest) -> Ticket | None:
 
 
 def apply_update(
-    request: ServiceRequest, source: str, create: bool = True, bounds=None
+    request: ServiceRequest,
+    source: str,
+    create: bool = True,
+    bounds=None,
+    known=None,
+    find_area=None,
 ):
-    """Apply one city record to its ticket; answer "created", "updated" or None.
+    """Apply a city record to its ticket; answer (ticket, "created"|"updated") or None.
 
     An update older than (or as old as) what the ticket holds changes nothing.
+    :param known: the tickets already loaded for this page, by city id.
+    :param find_area: a point-to-area function (defaults to areas.services.locate).
     """
-    ticket = db.session.scalar(
-        select(Ticket).where(Ticket.city_id == request.service_request_id)
-    ) or _own_ticket_awaiting_id(request)
+    if known is not None:
+        ticket = known.get(request.service_request_id)
+    else:
+        ticket = db.session.scalar(
+            select(Ticket).where(Ticket.city_id == request.service_request_id)
+        )
+    ticket = ticket or _own_ticket_awaiting_id(request)
     if ticket is None:
         if not create or not _inside(bounds, request):
             return None
-        area = locate(request.lat, request.long) if request.lat is not None else None
+        find_area = find_area or locate
+        area = find_area(request.lat, request.long) if request.lat is not None else None
         ticket = Ticket(
             city_id=request.service_request_id,
             service_code=request.service_code or "",
@@ -142,10 +154,15 @@ def pull_updates(api) -> SyncReport:
         overlap = timedelta(seconds=config["CITY_SYNC_OVERLAP"])
         filters["updated_after"] = state.high_water - overlap
     bounds = _bounds()
+    find_area = locator()
     report = SyncReport()
     high_water = state.high_water
+    touched: list[Ticket] = []
     for page in api.iter_requests(page_size=config["CITY_SYNC_PAGE_SIZE"], **filters):
         report.pages += 1
+        ids = [r.service_request_id for r in page if r.service_request_id]
+        loaded = db.session.scalars(select(Ticket).where(Ticket.city_id.in_(ids)))
+        known = {ticket.city_id: ticket for ticket in loaded}
         for request in page:
             if not request.service_request_id:
                 continue  # a batch request still known only by its token
@@ -154,14 +171,19 @@ def pull_updates(api) -> SyncReport:
                 high_water is None or request.updated_datetime > high_water
             ):
                 high_water = request.updated_datetime
-            result = apply_update(request, "sync", bounds=bounds)
+            result = apply_update(
+                request, "sync", bounds=bounds, known=known, find_area=find_area
+            )
             if result is None:
                 report.unchanged += 1
                 continue
             ticket, what = result
             setattr(report, what, getattr(report, what) + 1)
-            db.session.flush()
-            report.changed.append(ticket.id)
+            known[ticket.city_id] = ticket
+            touched.append(ticket)
+        db.session.flush()  # ids now, before the commit expires every object
+        report.changed.extend(ticket.id for ticket in touched)
+        touched.clear()
         db.session.commit()  # page by page: a long first import keeps what it has read
     state.high_water = high_water
     state.last_success_at = utcnow()
