@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from bench.common import peak_rss_mb, portal_app
 from portal.cityapi import get_city_api
 from portal.extensions import db
+from portal.sandbox.catalog import SERVICES as SERVICES_CATALOG
 from portal.tickets.models import Ticket
 from portal.tickets.sender import send_due
 from portal.tickets.services import queue_ticket
@@ -36,6 +37,14 @@ FAULTS = {
     "timeout_seconds": 1.0,
     "seed": 11,
 }
+
+
+# Realtime services without required questions: traffic spread as a city's would be.
+SERVICES = [
+    code
+    for code, _name, _dept, kind, _kw, _desc, questions in SERVICES_CATALOG
+    if kind == "realtime" and not any(q[3] for q in questions)
+]
 
 
 def free_port() -> int:
@@ -91,7 +100,8 @@ def main() -> None:
         )
         with app.app_context():
             for i in range(args.tickets):
-                queue_ticket("SBX-DV", lat=39.95, lon=-75.15, description=f"bench {i}")
+                code = SERVICES[i % len(SERVICES)]
+                queue_ticket(code, lat=39.95, lon=-75.15, description=f"bench {i}")
             api = get_city_api()
             started = time.perf_counter()
             passes = attempts = 0
@@ -112,6 +122,7 @@ def main() -> None:
         print(f"tickets: {args.tickets:,} sent in {elapsed:.1f} s over {passes} passes")
         print(f"throughput: {args.tickets / elapsed:,.0f} tickets/s with 30% faults")
         print(f"attempts per ticket: {attempts / args.tickets:.2f}")
+        print(f"spread over {len(SERVICES)} services")
         exact = total == distinct == args.tickets
         print(f"requests held by the city: {total:,} (exactly one per ticket: {exact})")
         print(f"peak memory: {peak_rss_mb():.0f} MB")
