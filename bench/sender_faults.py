@@ -23,20 +23,12 @@ from bench.common import peak_rss_mb, portal_app
 from portal.cityapi import get_city_api
 from portal.extensions import db
 from portal.sandbox.catalog import SERVICES as SERVICES_CATALOG
+from portal.sandbox.faults import THIRTY_PERCENT
 from portal.tickets.models import Ticket
 from portal.tickets.sender import send_due
 from portal.tickets.services import queue_ticket
 
-FAULTS = {
-    "error": 0.08,
-    "unavailable": 0.06,
-    "timeout": 0.04,
-    "drop": 0.06,
-    "malformed": 0.06,
-    "retry_after": "0",
-    "timeout_seconds": 1.0,
-    "seed": 11,
-}
+FAULTS = {**THIRTY_PERCENT, "timeout_seconds": 1.0, "seed": 11}
 
 
 # Realtime services without required questions: traffic spread as a city's would be.

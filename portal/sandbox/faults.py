@@ -6,6 +6,16 @@ from dataclasses import dataclass, fields
 
 KINDS = ("error", "unavailable", "timeout", "drop", "malformed")
 
+# 30% of requests fail, in every way there is: the plan the tests and benchmarks use.
+THIRTY_PERCENT = {
+    "error": 0.08,
+    "unavailable": 0.06,
+    "timeout": 0.04,
+    "drop": 0.06,
+    "malformed": 0.06,
+    "retry_after": "0",
+}
+
 
 @dataclass
 class FaultPlan:

@@ -3,49 +3,18 @@
 import os
 import socket
 import time
-import xml.etree.ElementTree as ET
 
-from flask import Flask, Response, abort, current_app, json, request
+from flask import Flask, Response, abort, current_app, request
 
+from portal.georeport import answer, errors
 from portal.sandbox import city
 from portal.sandbox.catalog import SERVICES, by_code
 from portal.sandbox.faults import FaultPlan
 from portal.sandbox.store import Store
 
-LIST_ITEM = {"services": "service", "service_requests": "request", "errors": "error",
-             "attributes": "attribute", "values": "value", "endpoints": "endpoint",
-             "formats": "format"}  # fmt: skip
-
-
-def _xml(root: str, payload) -> bytes:
-    def fill(element, value):
-        if isinstance(value, dict):
-            for key, inner in value.items():
-                fill(ET.SubElement(element, key), inner)
-        elif isinstance(value, list):
-            for inner in value:
-                fill(ET.SubElement(element, LIST_ITEM.get(element.tag, "item")), inner)
-        elif value is not None:
-            element.text = str(value).lower() if isinstance(value, bool) else str(value)
-
-    element = ET.Element(root)
-    fill(element, payload)
-    return b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(element, "utf-8")
-
-
-def render(fmt: str, root: str, payload, status: int = 200) -> Response:
-    if fmt == "xml":
-        return Response(
-            _xml(root, payload), status, content_type="text/xml; charset=utf-8"
-        )
-    return Response(
-        json.dumps(payload), status, content_type="application/json; charset=utf-8"
-    )
-
 
 def refuse(fmt: str, refused: city.Refused) -> Response:
-    errors = [{"code": code, "description": text} for code, text in refused.errors]
-    return render(fmt, "errors", errors, refused.status)
+    return errors(fmt, refused.status, refused.errors)
 
 
 def _service_view(entry) -> dict:
@@ -159,12 +128,12 @@ def _routes():
                            "changeset": "2026-11-01 00:00", "type": "test",
                            "formats": ["text/xml", "application/json"]}],
         }  # fmt: skip
-        return _faulty(fmt, request.fault, render(fmt_of(fmt), "discovery", payload))
+        return _faulty(fmt, request.fault, answer(fmt_of(fmt), "discovery", payload))
 
     @bp.get("/services.<fmt>")
     def services(fmt):
         payload = [_service_view(entry) for entry in SERVICES]
-        return _faulty(fmt, request.fault, render(fmt_of(fmt), "services", payload))
+        return _faulty(fmt, request.fault, answer(fmt_of(fmt), "services", payload))
 
     @bp.get("/services/<code>.<fmt>")
     def definition(code, fmt):
@@ -173,7 +142,7 @@ def _routes():
             return refuse(fmt_of(fmt), city.Refused(404, "service_code not found"))
         view = _definition_view(entry)
         return _faulty(
-            fmt, request.fault, render(fmt_of(fmt), "service_definition", view)
+            fmt, request.fault, answer(fmt_of(fmt), "service_definition", view)
         )
 
     @bp.post("/requests.<fmt>")
@@ -194,7 +163,7 @@ def _routes():
             "service_notice": "Thank you. The city will review this request.",
             "account_id": None,
         }  # fmt: skip
-        return _faulty(fmt, request.fault, render(fmt, "service_requests", [receipt]))
+        return _faulty(fmt, request.fault, answer(fmt, "service_requests", [receipt]))
 
     @bp.get("/requests.<fmt>")
     def listing(fmt):
@@ -204,7 +173,7 @@ def _routes():
         except city.Refused as refused:
             return refuse(fmt, refused)
         payload = [city.public_view(row) for row in rows]
-        return _faulty(fmt, request.fault, render(fmt, "service_requests", payload))
+        return _faulty(fmt, request.fault, answer(fmt, "service_requests", payload))
 
     @bp.get("/requests/<request_id>.<fmt>")
     def one(request_id, fmt):
@@ -213,7 +182,7 @@ def _routes():
         if not rows:
             return refuse(fmt, city.Refused(404, f"no request {request_id}"))
         payload = [city.public_view(rows[0])]
-        return _faulty(fmt, request.fault, render(fmt, "service_requests", payload))
+        return _faulty(fmt, request.fault, answer(fmt, "service_requests", payload))
 
     @bp.get("/tokens/<token>.<fmt>")
     def token(token, fmt):
@@ -222,7 +191,7 @@ def _routes():
         if row is None:
             return refuse(fmt, city.Refused(404, f"no token {token}"))
         payload = [{"service_request_id": row.public_id, "token": row.token}]
-        return _faulty(fmt, request.fault, render(fmt, "service_requests", payload))
+        return _faulty(fmt, request.fault, answer(fmt, "service_requests", payload))
 
     return bp
 

@@ -2,14 +2,14 @@
 endpoint (mySociety's servicerequestupdates) through which a city reports changes."""
 
 import hmac
-import xml.etree.ElementTree as ET
 from datetime import datetime
 
-from flask import Blueprint, Response, current_app, json, request
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
 
 from portal.cityapi.types import ServiceRequest
 from portal.extensions import csrf, db, limiter
+from portal.georeport import answer
 from portal.tickets import notify
 from portal.tickets.models import CityService, Ticket
 from portal.tickets.sync import apply_update
@@ -17,14 +17,6 @@ from portal.tickets.sync import apply_update
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 csrf.exempt(bp)  # machine-to-machine: the push authenticates with the city's key
 
-ITEM = {
-    "services": "service",
-    "service_requests": "request",
-    "service_request_updates": "request_update",
-    "errors": "error",
-    "endpoints": "endpoint",
-    "formats": "format",
-}
 PUSH_STATUSES = {
     "open", "closed", "fixed", "in_progress", "investigating", "planned",
     "action_scheduled", "no_further_action", "not_councils_responsibility",
@@ -32,34 +24,8 @@ PUSH_STATUSES = {
 }  # fmt: skip
 
 
-def _answer(fmt: str, root: str, payload, status: int = 200) -> Response:
-    if fmt == "xml":
-
-        def fill(element, value):
-            if isinstance(value, dict):
-                for key, inner in value.items():
-                    fill(ET.SubElement(element, key), inner)
-            elif isinstance(value, list):
-                for inner in value:
-                    fill(ET.SubElement(element, ITEM.get(element.tag, "item")), inner)
-            elif value is not None:
-                element.text = (
-                    str(value).lower() if isinstance(value, bool) else str(value)
-                )
-
-        element = ET.Element(root)
-        fill(element, payload)
-        body = b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(element, "utf-8")
-        return Response(body, status, content_type="text/xml; charset=utf-8")
-    return Response(
-        json.dumps(payload), status, content_type="application/json; charset=utf-8"
-    )
-
-
 def _error(fmt: str, status: int, description: str) -> Response:
-    return _answer(
-        fmt, "errors", [{"code": status, "description": description}], status
-    )
+    return answer(fmt, "errors", [{"code": status, "description": description}], status)
 
 
 def _format(fmt: str) -> str:
@@ -91,7 +57,7 @@ def _view(ticket: Ticket) -> dict:
 
 @bp.get("/discovery.<fmt>")
 def discovery(fmt):
-    return _answer(_format(fmt), "discovery", {
+    return answer(_format(fmt), "discovery", {
         "changeset": "2026-11-23", "contact": current_app.config["CITY_NAME"],
         "key_service": "read-only: no key needed",
         "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2",
@@ -118,7 +84,7 @@ def services(fmt):
         }
         for r in rows
     ]
-    return _answer(_format(fmt), "services", payload)
+    return answer(_format(fmt), "services", payload)
 
 
 def _date_arg(name: str) -> datetime | None:
@@ -173,7 +139,7 @@ def requests(fmt):
     if page < 1 or not 1 <= page_size <= 1000:
         return _error(fmt, 400, "page must be 1 or more and page_size 1 to 1000")
     query = query.order_by(Ticket.id).limit(page_size).offset((page - 1) * page_size)
-    return _answer(
+    return answer(
         fmt, "service_requests", [_view(t) for t in db.session.scalars(query)]
     )
 
@@ -184,7 +150,7 @@ def one_request(request_id, fmt):
     ticket = db.session.scalar(select(Ticket).where(Ticket.city_id == request_id))
     if ticket is None:
         return _error(fmt, 404, f"no request {request_id}")
-    return _answer(fmt, "service_requests", [_view(ticket)])
+    return answer(fmt, "service_requests", [_view(ticket)])
 
 
 def _push_key() -> str:
@@ -235,4 +201,4 @@ def push_update(fmt):
     db.session.commit()
     if result is not None:
         notify.ticket_updated(ticket)
-    return _answer(fmt, "service_request_updates", [{"update_id": form["update_id"]}])
+    return answer(fmt, "service_request_updates", [{"update_id": form["update_id"]}])

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from portal.dbtypes import utcnow
 from portal.errors import PermissionDenied
 from portal.extensions import db
+from portal.sandbox.faults import THIRTY_PERCENT
 from portal.tickets.models import Ticket
 from portal.tickets.sender import _outgoing, send_due
 from portal.tickets.services import queue_ticket, retry_ticket
@@ -165,17 +166,7 @@ def test_filing_and_pages_never_wait_on_the_city(client, sandbox_server):
     assert sandbox_server.app.extensions["sandbox_faults"].served == 0
 
 
-# 30% of every request fails, in every way the sandbox knows.
-FAULTS = {
-    "error": 0.08,
-    "unavailable": 0.06,
-    "timeout": 0.04,
-    "drop": 0.06,
-    "malformed": 0.06,
-    "retry_after": "0",
-    "timeout_seconds": 0.3,
-    "seed": 7,
-}
+FAULTS = {**THIRTY_PERCENT, "timeout_seconds": 0.3, "seed": 7}
 
 
 def test_a_thousand_tickets_through_thirty_percent_faults(api, sandbox_server):
