@@ -22,18 +22,27 @@ def ticket_payload(ticket: Ticket) -> dict:
     }
 
 
-def ticket_updated(ticket: Ticket) -> None:
-    """Tell every map open on the ticket's area, and its own page, that it changed."""
-    payload = ticket_payload(ticket)
-    socketio.emit("ticket_updated", payload, namespace="/map", to=f"ticket:{ticket.id}")
+def prepare(ticket: Ticket) -> tuple[dict, list[str]]:
+    """The event and its rooms, taken while the ticket is loaded (before a commit)."""
+    rooms = [f"ticket:{ticket.id}"]
     if ticket.area is not None:
-        socketio.emit(
-            "ticket_updated", payload, namespace="/map", to=f"area:{ticket.area.slug}"
-        )
+        rooms.append(f"area:{ticket.area.slug}")
+    return ticket_payload(ticket), rooms
+
+
+def send(prepared: list[tuple[dict, list[str]]]) -> None:
+    """``ticket_updated`` to every map showing the ticket's area and to its page."""
+    for payload, rooms in prepared:
+        for room in rooms:
+            socketio.emit("ticket_updated", payload, namespace="/map", to=room)
+
+
+def ticket_updated(ticket: Ticket) -> None:
+    send([prepare(ticket)])
 
 
 def tickets_changed(ticket_ids: list[int]) -> None:
     if not ticket_ids:
         return
-    for ticket in db.session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids))):
-        ticket_updated(ticket)
+    tickets = db.session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids)))
+    send([prepare(ticket) for ticket in tickets])

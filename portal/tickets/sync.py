@@ -183,12 +183,13 @@ def pull_updates(api) -> SyncReport:
             touched.append(ticket)
         db.session.flush()  # ids now, before the commit expires every object
         report.changed.extend(ticket.id for ticket in touched)
+        events = [notify.prepare(ticket) for ticket in touched]
         touched.clear()
         db.session.commit()  # page by page: a long first import keeps what it has read
+        notify.send(events)  # and never holds every changed ticket at once
     state.high_water = high_water
     state.last_success_at = utcnow()
     state.last_error = None
     db.session.add(state)
     db.session.commit()
-    notify.tickets_changed(report.changed)
     return report
