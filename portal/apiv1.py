@@ -55,6 +55,7 @@ SECURITY = [{"bearerAuth": []}, {"sessionCookie": []}]
 def init_api(app: Flask) -> None:
     from portal.areas.api import blp as areas_blp
     from portal.auth.api import blp as auth_blp
+    from portal.tickets.api import blp as tickets_blp
 
     api.init_app(
         app,
@@ -79,7 +80,12 @@ def init_api(app: Flask) -> None:
         "sessionCookie",
         {"type": "apiKey", "in": "cookie", "name": app.config["SESSION_COOKIE_NAME"]},
     )
-    for blueprint, prefix in ((areas_blp, "/api/v1/areas"), (auth_blp, "/api/v1/me")):
+    mounted = (
+        (areas_blp, "/api/v1/areas"),
+        (auth_blp, "/api/v1/me"),
+        (tickets_blp, "/api/v1/tickets"),
+    )
+    for blueprint, prefix in mounted:
         api.register_blueprint(blueprint, url_prefix=prefix)
         # Cookie-authenticated writes are still CSRF-checked in auth.session; tokens are
         # not.

@@ -3,8 +3,10 @@
 from datetime import timedelta
 
 import pytest
+from flask import current_app
 from sqlalchemy import select
 
+from portal.auth.services import create_token
 from portal.dbtypes import utcnow
 from portal.errors import PermissionDenied
 from portal.extensions import db
@@ -185,3 +187,30 @@ def test_a_thousand_tickets_through_thirty_percent_faults(api, sandbox_server):
     faults = sandbox_server.app.extensions["sandbox_faults"]
     assert faults.served > 1300  # the faults really happened
     assert sum(t.attempts for t in sent) > 1000
+
+
+def test_the_filer_sees_the_send_state_and_an_admin_retries_by_api(
+    api, client, sandbox_server, make_user
+):
+    filer, admin, other = make_user(), make_user(role="admin"), make_user()
+    (ticket,) = queue(filed_by=filer)
+    sandbox_server.faults(error=1.0)
+    current_app.config["CITY_MAX_ATTEMPTS"] = 1
+    send_due(api)
+
+    def as_user(user):
+        return {"Authorization": f"Bearer {create_token(user, 't')[1]}"}
+
+    seen = client.get(f"/api/v1/tickets/{ticket.id}", headers=as_user(filer)).json
+    assert seen["send_state"] == "failed" and "HTTP 500" in seen["last_error"]
+    assert [e["kind"] for e in seen["events"]] == ["filed", "failed"]
+    public = client.get(f"/api/v1/tickets/{ticket.id}").json
+    assert public["send_state"] == "failed" and public["last_error"] is None
+    refused = client.post(f"/api/v1/tickets/{ticket.id}/retry", headers=as_user(other))
+    assert refused.status_code == 403
+    sandbox_server.faults()
+    retried = client.post(f"/api/v1/tickets/{ticket.id}/retry", headers=as_user(admin))
+    assert retried.status_code == 200 and retried.json["send_state"] == "queued"
+    again = client.post(f"/api/v1/tickets/{ticket.id}/retry", headers=as_user(admin))
+    assert again.status_code == 422 and "ticket" in again.json["error"]["fields"]
+    assert client.get("/api/v1/tickets/999999").status_code == 404
