@@ -19,6 +19,7 @@ class Config:
     CITY_API_KEY = None
     CITY_JURISDICTION = None
     CITY_FORMAT = "json"
+    CITY_PUSH_KEY = None  # the key a city sends with pushed updates (default: API key)
     CITY_TIMEOUT = 15.0  # seconds per request to the city
     # The outbox: retries back off exponentially, with jitter, from BASE to MAX seconds.
     CITY_RETRY_BASE = 2.0

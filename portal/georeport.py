@@ -4,7 +4,9 @@ Used by the portal's own read-only endpoint and by the sandbox city; the client
 (portal/cityapi) reads with its own tolerant parser and shares nothing with this.
 """
 
+import re
 import xml.etree.ElementTree as ET
+from datetime import datetime
 
 from flask import Response, json
 
@@ -50,3 +52,24 @@ def errors(fmt: str, status: int, pairs) -> Response:
     """The spec's error array: [{code, description}, …]."""
     payload = [{"code": code, "description": text} for code, text in pairs]
     return answer(fmt, "errors", payload, status)
+
+
+def parse_date(value: str | None, name: str) -> datetime | None:
+    """A W3C date parameter, which must carry its zone; None when absent or empty.
+
+    A "+" in an unencoded query string arrives as a space: "…10:00:00 05:00".
+    :raises ValueError: a message naming the parameter.
+    """
+    value = (value or "").strip()
+    if not value:
+        return None
+    value = re.sub(r" (\d\d:?\d\d)$", r"+\1", value).replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"{name} is not a W3C date (like 2026-11-23T10:00:00-05:00)"
+        ) from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{name} needs a timezone (Z or ±HH:MM)")
+    return moment

@@ -153,30 +153,28 @@ def locate(lat, lon) -> Area | None:
         .where(Area.min_lon <= lon, Area.max_lon >= lon)
         .order_by(Area.id)
     ).all()
-    point = shapely.Point(lon, lat)
-    for area in candidates:
-        if _prepared(area.id, area.updated_at, area.geometry).covers(point):
-            return area
-    return None
+    return next((area for area in candidates if _covers(area, lat, lon)), None)
 
 
-def locator():
-    """A point-to-area function over the areas as they are now, for batch work: one
-    query up front instead of one per point (which would also flush a pending batch)."""
-    areas = list(db.session.scalars(select(Area).order_by(Area.id)))
+class Locator:
+    """Point-to-area lookups over the areas as they are now, for batch work: one query
+    up front instead of one per point (which would also flush a pending batch)."""
 
-    def find(lat: float | None, lon: float | None) -> Area | None:
+    def __init__(self):
+        self.areas = list(db.session.scalars(select(Area).order_by(Area.id)))
+
+    def __call__(self, lat: float | None, lon: float | None) -> Area | None:
         if lat is None or lon is None:
             return None
-        point = shapely.Point(lon, lat)
-        for area in areas:
-            inside_box = area.min_lat <= lat <= area.max_lat
-            if inside_box and area.min_lon <= lon <= area.max_lon:
-                if _prepared(area.id, area.updated_at, area.geometry).covers(point):
-                    return area
-        return None
+        return next((a for a in self.areas if _covers(a, lat, lon)), None)
 
-    return find
+
+def _covers(area: Area, lat: float, lon: float) -> bool:
+    in_box = area.min_lat <= lat <= area.max_lat and area.min_lon <= lon <= area.max_lon
+    if not in_box:
+        return False
+    polygon = _prepared(area.id, area.updated_at, area.geometry)
+    return polygon.covers(shapely.Point(lon, lat))
 
 
 _SHAPES: dict[int, tuple] = {}

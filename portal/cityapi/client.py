@@ -230,18 +230,9 @@ class Open311Client:
 
         :raises CityUnavailable, CityRejected:
         """
-        try:
-            found = self._call(
-                "GET",
-                f"tokens/{token}",
-                lambda data: parse.as_list(data, "tokens"),
-                params=self._query(),
-            )
-        except CityRejected as error:
-            if error.status == 404:
-                return None  # not known yet: servers differ on when a token appears
-            raise
-        for item in found:
+        # A 404 means not known yet: servers differ on when a token appears.
+        found = self._lookup(f"tokens/{token}", lambda d: parse.as_list(d, "tokens"))
+        for item in found or ():
             request_id = parse.as_str(item.get("service_request_id"))
             if request_id:
                 return request_id
@@ -275,15 +266,17 @@ class Open311Client:
 
         :raises CityUnavailable, CityRejected:
         """
+        found = self._lookup(
+            f"requests/{service_request_id}",
+            lambda data: parse.parse_requests(data, self.default_tz),
+        )
+        return found[0] if found else None
+
+    def _lookup(self, path: str, reader):
+        """GET one resource; None when the city answers 404 (it does not know it)."""
         try:
-            found = self._call(
-                "GET",
-                f"requests/{service_request_id}",
-                lambda data: parse.parse_requests(data, self.default_tz),
-                params=self._query(),
-            )
+            return self._call("GET", path, reader, params=self._query())
         except CityRejected as error:
             if error.status == 404:
                 return None
             raise
-        return found[0] if found else None

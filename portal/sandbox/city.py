@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, select
 
+from portal import georeport
 from portal.sandbox.catalog import AGENCY, by_code
 from portal.sandbox.store import CityRequest, Store
 
@@ -208,17 +209,11 @@ def query_requests(store: Store, args) -> list[CityRequest]:
 
 
 def parse_date(value: str | None, name: str) -> datetime | None:
-    if not value:
-        return None
+    """:raises Refused: not a W3C date with a zone."""
     try:
-        moment = datetime.fromisoformat(
-            value.strip().replace(" ", "+").replace("Z", "+00:00")
-        )
-    except ValueError:
-        raise Refused(400, f"{name} is not a W3C date with a timezone") from None
-    if moment.tzinfo is None:
-        raise Refused(400, f"{name} needs a timezone")
-    return moment
+        return georeport.parse_date(value, name)
+    except ValueError as error:
+        raise Refused(400, str(error)) from None
 
 
 def _int(value, default: int, name: str, low: int, high: int) -> int:

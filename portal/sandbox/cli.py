@@ -24,7 +24,7 @@ def serve(host, port):
 @sandbox_cli.command("tick")
 def tick_command():
     """Move the sandbox's requests along as a city would (notes, dates, closing)."""
-    done = city.tick(current_app.extensions["sandbox"].app.extensions["sandbox_store"])
+    done = city.tick(current_app.extensions["sandbox"].store)
     click.echo(
         f"tokens resolved {done['resolved']}, progressed {done['progressed']}, "
         f"closed {done['closed']}"

@@ -32,6 +32,11 @@ class LazySandbox:
                 self._app = create_sandbox_app(config)
             return self._app
 
+    @property
+    def store(self):
+        """The sandbox city's tables (for ticking it from the portal's side)."""
+        return self.app.extensions["sandbox_store"]
+
     def __call__(self, environ, start_response):
         return self.app(environ, start_response)
 

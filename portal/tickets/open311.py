@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.cityapi.types import ServiceRequest
 from portal.extensions import csrf, db, limiter
-from portal.georeport import answer
+from portal.georeport import answer, errors, parse_date
 from portal.tickets import notify
 from portal.tickets.models import CityService, Ticket
 from portal.tickets.sync import apply_update
@@ -25,7 +25,7 @@ PUSH_STATUSES = {
 
 
 def _error(fmt: str, status: int, description: str) -> Response:
-    return answer(fmt, "errors", [{"code": status, "description": description}], status)
+    return errors(fmt, status, [(status, description)])
 
 
 def _format(fmt: str) -> str:
@@ -87,16 +87,6 @@ def services(fmt):
     return answer(_format(fmt), "services", payload)
 
 
-def _date_arg(name: str) -> datetime | None:
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    moment = datetime.fromisoformat(value.replace(" ", "+").replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(f"{name} needs a timezone")
-    return moment
-
-
 @bp.get("/requests.<fmt>")
 def requests(fmt):
     fmt = _format(fmt)
@@ -129,7 +119,7 @@ def requests(fmt):
                 ("updated_after", lambda v: Ticket.city_updated_at > v),
                 ("updated_before", lambda v: Ticket.city_updated_at <= v),
             ):
-                moment = _date_arg(name)
+                moment = parse_date(request.args.get(name), name)
                 if moment is not None:
                     query = query.where(condition(moment))
         page = int(args.get("page") or 1)
@@ -179,13 +169,9 @@ def push_update(fmt):
     if status not in PUSH_STATUSES:
         return _error(fmt, 400, f"status {form['status']!r} is not one we know")
     try:
-        moment = datetime.fromisoformat(
-            form["updated_datetime"].strip().replace("Z", "+00:00")
-        )
-    except ValueError:
-        return _error(fmt, 400, "updated_datetime is not a W3C date")
-    if moment.tzinfo is None:
-        return _error(fmt, 400, "updated_datetime needs a timezone")
+        moment = parse_date(form["updated_datetime"], "updated_datetime")
+    except ValueError as error:
+        return _error(fmt, 400, str(error))
     ticket = db.session.scalar(
         select(Ticket).where(Ticket.city_id == form["service_request_id"].strip())
     )

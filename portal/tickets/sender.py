@@ -21,7 +21,7 @@ from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.tickets import notify
 from portal.tickets.models import Ticket
-from portal.tickets.services import record
+from portal.tickets.services import record, ref_in, ref_marker
 
 SEARCH_MARGIN = timedelta(minutes=15)
 
@@ -119,7 +119,7 @@ def claim(worker: str, limit: int, now: datetime) -> list[Ticket]:
 
 
 def _outgoing(ticket: Ticket) -> NewServiceRequest:
-    suffix = f"\n\n[ref {ticket.ref}]"
+    suffix = "\n\n" + ref_marker(ticket.ref)
     text = (ticket.description or "")[: 4000 - len(suffix)]
     return NewServiceRequest(
         service_code=ticket.service_code,
@@ -135,15 +135,18 @@ def _outgoing(ticket: Ticket) -> NewServiceRequest:
 def _find_at_city(api, ticket: Ticket, claim: str):
     """The city's record of this ticket, found by its ref, or None."""
     since = (ticket.first_attempt_at or ticket.created_at) - SEARCH_MARGIN
-    marker = f"[ref {ticket.ref}]"
     for page in api.iter_requests(
         service_code=ticket.service_code, start_date=since, page_size=500, max_pages=50
     ):
         _hold(ticket, claim)  # a long search keeps its claim alive
         for found in page:
-            if found.description and marker in found.description:
+            if ref_in(found.description) == ticket.ref:
                 return found
     return None
+
+
+def _unclaim(ticket: Ticket) -> None:
+    ticket.claimed_by = ticket.lease_until = None
 
 
 def _accept(ticket: Ticket, request_id: str | None, token: str | None, how: str):
@@ -152,7 +155,7 @@ def _accept(ticket: Ticket, request_id: str | None, token: str | None, how: str)
     ticket.send_state = "sent"
     ticket.maybe_stored = False
     ticket.last_error = None
-    ticket.claimed_by = ticket.lease_until = None
+    _unclaim(ticket)
     poll = current_app.config["CITY_TOKEN_POLL"]
     ticket.next_attempt_at = (
         None if ticket.city_id else utcnow() + timedelta(seconds=poll)
@@ -164,7 +167,7 @@ def _accept(ticket: Ticket, request_id: str | None, token: str | None, how: str)
 def _retry_later(ticket: Ticket, error: CityUnavailable, rng, report: SendReport):
     config = current_app.config
     ticket.last_error = error.reason
-    ticket.claimed_by = ticket.lease_until = None
+    _unclaim(ticket)
     if ticket.attempts >= config["CITY_MAX_ATTEMPTS"]:
         ticket.send_state = "failed"
         ticket.next_attempt_at = None
@@ -182,7 +185,7 @@ def _release(tickets: list[Ticket], pause: float, rng: random.Random):
     """The city asked us to wait: put back what this run has not sent, spread out."""
     for ticket in tickets:
         ticket.send_state = "queued"
-        ticket.claimed_by = ticket.lease_until = None
+        _unclaim(ticket)
         ticket.next_attempt_at = utcnow() + timedelta(
             seconds=pause + rng.uniform(0, pause)
         )
@@ -210,7 +213,8 @@ def _send_one(api, ticket: Ticket, rng, report: SendReport) -> None:
         ticket.send_state = "rejected"
         ticket.maybe_stored = False
         ticket.last_error = error.reason
-        ticket.claimed_by = ticket.lease_until = ticket.next_attempt_at = None
+        ticket.next_attempt_at = None
+        _unclaim(ticket)
         record(ticket, "rejected", "sender", notes=error.reason, new="rejected")
         report.rejected += 1
         return

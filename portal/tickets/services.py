@@ -1,5 +1,6 @@
 """Ticket rules off the network: queue, record events, admin retry, city services."""
 
+import re
 import secrets
 
 from flask_babel import gettext as _
@@ -15,8 +16,22 @@ from portal.tickets.models import CityService, Ticket, TicketEvent
 REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 
 
+REF_IN_TEXT = re.compile(r"\[ref (NP-[A-Z0-9]{10})\]")
+
+
 def new_ref() -> str:
     return "NP-" + "".join(secrets.choice(REF_ALPHABET) for _ in range(10))
+
+
+def ref_marker(ref: str) -> str:
+    """What each submission's description ends with, so the city's copy can be found."""
+    return f"[ref {ref}]"
+
+
+def ref_in(text: str | None) -> str | None:
+    """The portal ref a city record's description carries, if any."""
+    match = REF_IN_TEXT.search(text or "")
+    return match.group(1) if match else None
 
 
 def record(ticket: Ticket, kind: str, source: str, notes=None, old=None, new=None):

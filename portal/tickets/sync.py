@@ -6,21 +6,19 @@ writes nothing the second time. The high-water mark moves only after a complete 
 and each pass re-reads an overlap window, so an interrupted sync converges next time.
 """
 
-import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from portal.areas.models import Area
-from portal.areas.services import locate, locator
+from portal.areas.services import Locator
 from portal.cityapi.types import ServiceRequest
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.tickets import notify
 from portal.tickets.models import SyncState, Ticket
-from portal.tickets.services import record
+from portal.tickets.services import record, ref_in
 
 SYNC_KEY = "requests"
 
@@ -35,36 +33,12 @@ class SyncReport:
     changed: list[int] = field(default_factory=list)
 
 
-def _bounds():
-    row = db.session.execute(
-        select(
-            func.min(Area.min_lat),
-            func.max(Area.max_lat),
-            func.min(Area.min_lon),
-            func.max(Area.max_lon),
-        )  # fmt: skip
-    ).one()
-    return None if row[0] is None else row
-
-
-def _inside(bounds, request: ServiceRequest) -> bool:
-    if bounds is None:
-        return True
-    if request.lat is None or request.long is None:
-        return False
-    south, north, west, east = bounds
-    return south <= request.lat <= north and west <= request.long <= east
-
-
-REF = re.compile(r"\[ref (NP-[A-Z0-9]{10})\]")
-
-
 def _own_ticket_awaiting_id(request: ServiceRequest) -> Ticket | None:
     """A ticket filed here whose id the city has not told us yet (a pending token)."""
-    match = REF.search(request.description or "")
-    if not match:
+    ref = ref_in(request.description)
+    if ref is None:
         return None
-    ticket = db.session.scalar(select(Ticket).where(Ticket.ref == match.group(1)))
+    ticket = db.session.scalar(select(Ticket).where(Ticket.ref == ref))
     if ticket is None or ticket.city_id is not None:
         return None
     ticket.city_id = request.service_request_id
@@ -76,7 +50,6 @@ def apply_update(
     request: ServiceRequest,
     source: str,
     create: bool = True,
-    bounds=None,
     known=None,
     find_area=None,
 ):
@@ -84,7 +57,8 @@ def apply_update(
 
     An update older than (or as old as) what the ticket holds changes nothing.
     :param known: the tickets already loaded for this page, by city id.
-    :param find_area: a point-to-area function (defaults to areas.services.locate).
+    :param find_area: an areas.services.Locator (one is made when not given). A new
+        ticket is made only for a record inside an area (or anywhere, with no areas).
     """
     if known is not None:
         ticket = known.get(request.service_request_id)
@@ -94,10 +68,12 @@ def apply_update(
         )
     ticket = ticket or _own_ticket_awaiting_id(request)
     if ticket is None:
-        if not create or not _inside(bounds, request):
+        if not create:
             return None
-        find_area = find_area or locate
-        area = find_area(request.lat, request.long) if request.lat is not None else None
+        find_area = find_area or Locator()
+        area = find_area(request.lat, request.long)
+        if area is None and find_area.areas:
+            return None  # outside every area: not this portal's
         ticket = Ticket(
             city_id=request.service_request_id,
             service_code=request.service_code or "",
@@ -142,7 +118,7 @@ def apply_update(
 def pull_updates(api) -> SyncReport:
     """Apply the city's changes since the high-water mark (less the overlap window).
 
-    The first run imports the city's open requests inside the areas' bounds.
+    The first run imports the city's open requests that lie inside the areas.
     :raises CityUnavailable, CityRejected: the pass stops; the mark does not move.
     """
     config = current_app.config
@@ -153,8 +129,7 @@ def pull_updates(api) -> SyncReport:
     else:
         overlap = timedelta(seconds=config["CITY_SYNC_OVERLAP"])
         filters["updated_after"] = state.high_water - overlap
-    bounds = _bounds()
-    find_area = locator()
+    find_area = Locator()
     report = SyncReport()
     high_water = state.high_water
     touched: list[Ticket] = []
@@ -171,9 +146,7 @@ def pull_updates(api) -> SyncReport:
                 high_water is None or request.updated_datetime > high_water
             ):
                 high_water = request.updated_datetime
-            result = apply_update(
-                request, "sync", bounds=bounds, known=known, find_area=find_area
-            )
+            result = apply_update(request, "sync", known=known, find_area=find_area)
             if result is None:
                 report.unchanged += 1
                 continue

@@ -57,7 +57,7 @@ def run_worker(
                 if tick_sandbox and time.monotonic() >= next_tick:
                     from portal.sandbox.city import tick
 
-                    tick(app.extensions["sandbox"].app.extensions["sandbox_store"])
+                    tick(app.extensions["sandbox"].store)
                     next_tick = time.monotonic() + config["SANDBOX_TICK_INTERVAL"]
             except CityAPIError as error:
                 say(f"the city is unavailable: {error.reason}")
