@@ -117,7 +117,10 @@ def test_backoff_grows_then_fails_and_an_admin_retries(
 
 
 @pytest.mark.parametrize("fault", ["drop", "timeout", "malformed"])
-def test_a_lost_answer_is_found_at_the_city_not_sent_again(api, sandbox_server, fault):
+def test_a_lost_answer_is_found_at_the_city_not_sent_again(
+    impatient_api, sandbox_server, fault
+):
+    api = impatient_api
     (ticket,) = queue()
     sandbox_server.faults(**{fault: 1.0, "timeout_seconds": 0.5})
     send_due(api)
@@ -171,7 +174,10 @@ def test_filing_and_pages_never_wait_on_the_city(client, sandbox_server):
 FAULTS = {**THIRTY_PERCENT, "timeout_seconds": 0.3, "seed": 7}
 
 
-def test_a_thousand_tickets_through_thirty_percent_faults(api, sandbox_server):
+def test_a_thousand_tickets_through_thirty_percent_faults(
+    impatient_api, sandbox_server
+):
+    api = impatient_api
     tickets = queue(n=900) + queue("SBX-AV", n=100, address="1 Market St")
     sandbox_server.faults(**FAULTS)
     drain(api)
