@@ -68,6 +68,7 @@ def register_extensions(app: Flask) -> None:
     from portal.database import init_database
     from portal.extensions import csrf, db, limiter, migrate, socketio
     from portal.i18n import init_i18n
+    from portal.map.spatial import include_object
     from portal.security import init_security
 
     init_security(app)
@@ -77,6 +78,7 @@ def register_extensions(app: Flask) -> None:
         db,
         directory=str(Path(__file__).parent / "migrations"),
         render_as_batch=True,
+        include_object=include_object,
     )
     csrf.init_app(app)
     limiter.init_app(app)
@@ -94,6 +96,7 @@ def register_models() -> None:
     # Every model module, so migrations and relationships see all tables.
     import portal.areas.models  # noqa: F401
     import portal.auth.models  # noqa: F401
+    import portal.map.models  # noqa: F401
     import portal.tickets.models  # noqa: F401
 
 

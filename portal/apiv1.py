@@ -55,6 +55,7 @@ SECURITY = [{"bearerAuth": []}, {"sessionCookie": []}]
 def init_api(app: Flask) -> None:
     from portal.areas.api import blp as areas_blp
     from portal.auth.api import blp as auth_blp
+    from portal.map.api import blp as map_blp
     from portal.tickets.api import blp as tickets_blp
 
     api.init_app(
@@ -83,6 +84,7 @@ def init_api(app: Flask) -> None:
     mounted = (
         (areas_blp, "/api/v1/areas"),
         (auth_blp, "/api/v1/me"),
+        (map_blp, "/api/v1/tickets"),
         (tickets_blp, "/api/v1/tickets"),
     )
     for blueprint, prefix in mounted:

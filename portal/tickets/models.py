@@ -16,6 +16,7 @@ class Ticket(db.Model):
     __table_args__ = (
         Index("ix_tickets_outbox", "send_state", "next_attempt_at"),
         Index("ix_tickets_status_lat_lon", "status", "lat", "lon"),
+        Index("ix_tickets_requested_at", "requested_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,11 +61,18 @@ class Ticket(db.Model):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "Me too": how many residents have the same problem, and how many of them the
+    # city has been told of (sent with the next update where the city accepts it).
+    supporters: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    supporters_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     area = relationship("Area")
     filed_by = relationship("User")
     events: Mapped[list["TicketEvent"]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
+    )
+    photos: Mapped[list["TicketPhoto"]] = relationship(
+        back_populates="ticket", order_by="TicketPhoto.id", cascade="all, delete-orphan"
     )
 
 
@@ -112,3 +120,50 @@ class SyncState(db.Model):
     high_water: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class TicketFollow(db.Model):
+    """A resident following a ticket (told of its changes)."""
+
+    __tablename__ = "ticket_follows"
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TicketSupport(db.Model):
+    """One resident's "me too" on a ticket: at most one each."""
+
+    __tablename__ = "ticket_supports"
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TicketPhoto(db.Model):
+    """A photo re-encoded by the portal (EXIF removed), with its thumbnail."""
+
+    __tablename__ = "ticket_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    # Random, so photo addresses cannot be guessed in sequence.
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="photos")

@@ -1,0 +1,1 @@
+"""The map: spatial queries over tickets, clusters, the GeoJSON API and the map page."""

@@ -1,0 +1,174 @@
+"""JSON API v1: tickets as GeoJSON for a map viewport or around a point."""
+
+import math
+
+import marshmallow as ma
+from flask import current_app, make_response, request
+from flask_babel import lazy_gettext as _l
+from flask_smorest import Blueprint
+
+from portal.map import services
+from portal.map.filters import ticket_filter
+
+blp = Blueprint(
+    "map_api", __name__, description="Tickets on the map (GeoJSON, clustered)."
+)
+
+MAX_RADIUS = 5000
+MAX_LIMIT = 1000
+
+
+class Numbers(ma.fields.Field):
+    """Comma-separated finite numbers, exactly ``count`` of them."""
+
+    default_error_messages = {
+        "count": _l("Give {count} numbers separated by commas."),
+        "finite": _l("Every number must be finite."),
+    }
+
+    def __init__(self, count: int, **kwargs):
+        super().__init__(**kwargs)
+        self.count = count
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parts = str(value).split(",")
+        try:
+            numbers = [float(part) for part in parts]
+        except ValueError:
+            raise self.make_error("count", count=self.count) from None
+        if len(numbers) != self.count:
+            raise self.make_error("count", count=self.count)
+        if not all(math.isfinite(number) for number in numbers):
+            raise self.make_error("finite")
+        return numbers
+
+
+class CommaList(ma.fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        items = tuple(item.strip() for item in str(value).split(",") if item.strip())
+        if not items or len(items) > 50:
+            raise ma.ValidationError(_l("Give 1 to 50 values separated by commas."))
+        return items
+
+
+class TicketsQuery(ma.Schema):
+    bbox = Numbers(
+        4, metadata={"description": "west,south,east,north in degrees (WGS84)."}
+    )
+    near = Numbers(2, metadata={"description": "lat,lon: tickets nearest first."})
+    radius = ma.fields.Float(
+        load_default=1000,
+        validate=ma.validate.Range(1, MAX_RADIUS),
+        metadata={"description": "Metres around `near` (at most 5,000)."},
+    )
+    status = CommaList(
+        metadata={"description": "open (default), closed, or any; comma-separated."}
+    )
+    service_code = CommaList(metadata={"description": "Comma-separated codes."})
+    since = ma.fields.AwareDateTime(
+        default_timezone=None,
+        metadata={"description": "Only tickets requested at or after (ISO 8601)."},
+    )
+    area = ma.fields.String(metadata={"description": "An area's slug."})
+    zoom = ma.fields.Integer(
+        load_default=16,
+        validate=ma.validate.Range(0, 22),
+        metadata={"description": "Map zoom; below 16 the answer is clusters."},
+    )
+    limit = ma.fields.Integer(
+        load_default=500, validate=ma.validate.Range(1, MAX_LIMIT)
+    )
+
+    @ma.validates_schema
+    def one_place(self, data, **kwargs):
+        if ("bbox" in data) == ("near" in data):
+            raise ma.ValidationError(_l("Give either bbox or near."), "bbox")
+        if "bbox" in data:
+            west, south, east, north = data["bbox"]
+            if not (-180 <= west <= 180 and -180 <= east <= 180):
+                raise ma.ValidationError(_l("Longitudes lie within ±180."), "bbox")
+            if not (-90 <= south <= 90 and -90 <= north <= 90):
+                raise ma.ValidationError(_l("Latitudes lie within ±90."), "bbox")
+            if west > east or south > north:
+                raise ma.ValidationError(
+                    _l("Give west before east and south before north."), "bbox"
+                )
+        if "near" in data:
+            lat, lon = data["near"]
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise ma.ValidationError(
+                    _l("Give lat (within ±90) then lon (within ±180)."), "near"
+                )
+
+
+def ticket_feature(row, metres: float | None = None) -> dict:
+    properties = {
+        "id": row.id,
+        "status": row.status,
+        "service_code": row.service_code,
+        "service_name": row.service_name,
+        "address": row.address,
+        "requested_at": row.requested_at.isoformat() if row.requested_at else None,
+        "supporters": row.supporters,
+        "description": row.excerpt,
+        "url": f"/tickets/{row.id}",
+    }
+    if metres is not None:
+        properties["distance"] = round(metres, 1)
+    return {
+        "type": "Feature",
+        "id": row.id,
+        "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
+        "properties": properties,
+    }
+
+
+def cluster_feature(cluster: dict) -> dict:
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [cluster["lon"], cluster["lat"]]},
+        "properties": {
+            "cluster": True,
+            "count": cluster["count"],
+            "statuses": cluster["statuses"],
+            "bounds": cluster["bounds"],
+        },
+    }
+
+
+@blp.get("")
+@blp.arguments(TicketsQuery, location="query")
+@blp.response(
+    200,
+    description=(
+        "A GeoJSON FeatureCollection. Single tickets carry `id`, `status`, "
+        "`service_code`, `service_name`, `address`, `requested_at`, `supporters`, "
+        "`description` (the first 140 characters) and `url` (with `distance` in "
+        "metres for `near`); clusters carry `cluster: true`, `count`, `statuses` "
+        "(count by status) and `bounds` (the cell, west,south,east,north). "
+        "`ETag` is set: send `If-None-Match` to get 304 when nothing changed."
+    ),
+)
+@blp.alt_response(422, response="DEFAULT_ERROR", description="A parameter is wrong.")
+def list_tickets(query):
+    """Tickets around a point (nearest first) or in a map viewport (clustered when
+    zoomed out)."""
+    filters = ticket_filter(query)
+    if "near" in query:
+        lat, lon = query["near"]
+        found = services.nearby(lat, lon, query["radius"], filters, query["limit"])
+        features = [ticket_feature(row, metres) for metres, row in found]
+    else:
+        view = services.tickets_in_view(
+            services.BBox(*query["bbox"]), query["zoom"], filters, query["limit"]
+        )
+        if "tickets" in view:
+            features = [ticket_feature(row) for row in view["tickets"]]
+        else:
+            features = [cluster_feature(cluster) for cluster in view["clusters"]]
+    body = current_app.json.dumps({"type": "FeatureCollection", "features": features})
+    response = make_response(body)
+    response.mimetype = "application/geo+json"
+    response.headers["Cache-Control"] = "public, no-cache"
+    response.add_etag()
+    return response.make_conditional(request)

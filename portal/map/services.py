@@ -1,0 +1,278 @@
+"""Spatial ticket queries: nearest first, and what a map viewport shows (tickets or
+clusters), each answered from an index so no answer grows with the city's size."""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    Integer,
+    and_,
+    cast,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.sql import Select
+
+from portal.extensions import db
+from portal.map import spatial
+from portal.map.models import TicketCell
+from portal.tickets.models import Ticket
+
+EARTH_RADIUS = 6_371_008.8  # metres, mean
+METRES_PER_DEGREE = math.pi * EARTH_RADIUS / 180
+INDIVIDUAL_ZOOM = 16  # from this zoom on, a viewport shows single tickets
+CELL_BUDGET = 2500  # at most this many grid cells in one viewport answer
+EXCERPT = 140  # characters of the description a marker carries
+
+SUMMARY_COLUMNS = (
+    Ticket.id,
+    Ticket.lat,
+    Ticket.lon,
+    Ticket.status,
+    Ticket.service_code,
+    Ticket.service_name,
+    Ticket.address,
+    Ticket.requested_at,
+    Ticket.supporters,
+    func.substr(Ticket.description, 1, EXCERPT).label("excerpt"),
+)
+_RTREE_COLUMNS = ("id", "min_lat", "max_lat", "min_lon", "max_lon")
+RTREE_ALL = table("ticket_rtree", *(column(name) for name in _RTREE_COLUMNS))
+RTREE_OPEN = table("ticket_rtree_open", *(column(name) for name in _RTREE_COLUMNS))
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """What a map or list shows; ``None`` means no restriction."""
+
+    statuses: tuple[str, ...] | None = (spatial.OPEN,)
+    service_codes: tuple[str, ...] | None = None
+    since: datetime | None = None
+    area_id: int | None = None
+
+    @property
+    def open_only(self) -> bool:
+        return self.statuses == (spatial.OPEN,)
+
+
+@dataclass(frozen=True)
+class BBox:
+    west: float
+    south: float
+    east: float
+    north: float
+
+    @classmethod
+    def around(cls, lat: float, lon: float, radius: float) -> "BBox":
+        dlat = radius / METRES_PER_DEGREE
+        dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
+        return cls(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
+
+
+def distance(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Metres between two points (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _in_box(query: Select, box: BBox, filters: TicketFilter) -> Select:
+    """Restrict to a box through the spatial index of this database."""
+    if db.engine.dialect.name == "sqlite":
+        tree = RTREE_OPEN if filters.open_only else RTREE_ALL
+        # The R*Tree keeps 32-bit bounds rounded outwards: test overlap, then the
+        # exact coordinates.
+        query = query.join(tree, tree.c.id == Ticket.id).where(
+            tree.c.max_lat >= box.south,
+            tree.c.min_lat <= box.north,
+            tree.c.max_lon >= box.west,
+            tree.c.min_lon <= box.east,
+        )
+    else:
+        query = query.where(
+            literal_column("point(tickets.lon, tickets.lat)").op("<@")(
+                func.box(
+                    func.point(box.west, box.south), func.point(box.east, box.north)
+                )
+            )
+        )
+    query = query.where(
+        Ticket.lat.between(box.south, box.north), Ticket.lon.between(box.west, box.east)
+    )
+    return _filtered(query, filters)
+
+
+def _filtered(query: Select, filters: TicketFilter) -> Select:
+    if filters.statuses is not None:
+        # "= 'open'" (not IN) so PostgreSQL matches its partial index.
+        if len(filters.statuses) == 1:
+            query = query.where(Ticket.status == filters.statuses[0])
+        else:
+            query = query.where(Ticket.status.in_(filters.statuses))
+    if filters.service_codes is not None:
+        query = query.where(Ticket.service_code.in_(filters.service_codes))
+    if filters.since is not None:
+        query = query.where(Ticket.requested_at >= filters.since)
+    if filters.area_id is not None:
+        query = query.where(Ticket.area_id == filters.area_id)
+    return query
+
+
+def _serial_plan() -> None:
+    # Parallel workers make these small index reads several times slower at p95.
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+
+
+def nearby(
+    lat: float,
+    lon: float,
+    radius: float,
+    filters: TicketFilter = TicketFilter(),
+    limit: int = 500,
+) -> list[tuple]:
+    """Tickets within ``radius`` metres, nearest first: (distance, row) pairs."""
+    _serial_plan()
+    query = _in_box(select(*SUMMARY_COLUMNS), BBox.around(lat, lon, radius), filters)
+    found = []
+    for row in db.session.execute(query):
+        metres = distance(lat, lon, row.lat, row.lon)
+        if metres <= radius:
+            found.append((metres, row))
+    found.sort(key=lambda pair: pair[0])
+    return found[:limit]
+
+
+def tickets_in_view(
+    box: BBox, zoom: int, filters: TicketFilter = TicketFilter(), limit: int = 500
+) -> dict:
+    """What a map shows: single tickets at street zoom, clusters below it.
+
+    Answers ``{"tickets": rows}`` or ``{"clusters": [...]}``. A street-zoom view
+    holding more than ``limit`` tickets is answered with the finest clusters instead,
+    so nothing is silently left out.
+    """
+    _serial_plan()
+    if zoom >= INDIVIDUAL_ZOOM and _cells_across(box, spatial.MAX_LEVEL) <= CELL_BUDGET:
+        rows = db.session.execute(
+            _in_box(select(*SUMMARY_COLUMNS), box, filters).limit(limit + 1)
+        ).all()
+        if len(rows) <= limit:
+            return {"tickets": rows}
+    return {"clusters": clusters(box, zoom, filters)}
+
+
+def _cells_across(box: BBox, grid: int) -> float:
+    size = 360.0 / (1 << (grid + 2))
+    return ((box.east - box.west) / size + 1) * ((box.north - box.south) / size + 1)
+
+
+def _grid_for(box: BBox, zoom: int) -> int:
+    grid = min(zoom, spatial.MAX_LEVEL)
+    while grid > 0 and _cells_across(box, grid) > CELL_BUDGET:
+        grid -= 1
+    return grid
+
+
+def clusters(box: BBox, zoom: int, filters: TicketFilter) -> list[dict]:
+    """Grid clusters (count, centroid, status mix, cell bounds) covering ``box``."""
+    grid = _grid_for(box, zoom)
+    level = max(grid, spatial.MIN_LEVEL)
+    merge = 1 << (level - grid)  # lower zooms merge cells of the coarsest level
+    x0, y0 = spatial.cell_of(box.south, box.west, level)
+    x1, y1 = spatial.cell_of(box.north, box.east, level)
+    if filters.since is not None:
+        # Counts are kept per cell, not per day: a time window is counted live,
+        # from the tickets since then (found through their date index).
+        rows = _live_cells(level, merge, box, filters)
+    else:
+        rows = _stored_cells(level, merge, (x0, y0, x1, y1), filters)
+    cells: dict[tuple[int, int], dict] = {}
+    for gx, gy, status, count, lat_sum, lon_sum in rows:
+        cell = cells.setdefault(
+            (gx, gy), {"count": 0, "lat_sum": 0.0, "lon_sum": 0.0, "statuses": {}}
+        )
+        cell["count"] += count
+        cell["lat_sum"] += lat_sum
+        cell["lon_sum"] += lon_sum
+        cell["statuses"][status] = cell["statuses"].get(status, 0) + count
+    size = spatial.cell_size(level) * merge
+    answer = []
+    for (gx, gy), cell in sorted(cells.items()):
+        count = cell["count"]
+        if count <= 0:
+            continue
+        west, south = gx * size - 180.0, gy * size - 90.0
+        answer.append(
+            {
+                "count": count,
+                "lat": cell["lat_sum"] / count,
+                "lon": cell["lon_sum"] / count,
+                "statuses": cell["statuses"],
+                "bounds": [west, south, west + size, south + size],
+            }
+        )
+    return answer
+
+
+def _stored_cells(level: int, merge: int, span, filters: TicketFilter):
+    x0, y0, x1, y1 = span
+    gx = (TicketCell.cx // merge) if merge > 1 else TicketCell.cx
+    gy = (TicketCell.cy // merge) if merge > 1 else TicketCell.cy
+    query = select(
+        gx.label("gx"),
+        gy.label("gy"),
+        TicketCell.status,
+        func.sum(TicketCell.n),
+        func.sum(TicketCell.lat_sum),
+        func.sum(TicketCell.lon_sum),
+    ).where(
+        TicketCell.level == level,
+        TicketCell.cx.between(x0, x1),
+        TicketCell.cy.between(y0, y1),
+        TicketCell.n > 0,
+    )
+    if filters.statuses is not None:
+        query = query.where(TicketCell.status.in_(filters.statuses))
+    if filters.service_codes is not None:
+        query = query.where(TicketCell.service_code.in_(filters.service_codes))
+    if filters.area_id is not None:
+        query = query.where(TicketCell.area_id == filters.area_id)
+    query = query.group_by(
+        literal_column("gx"), literal_column("gy"), TicketCell.status
+    )
+    return db.session.execute(query).all()
+
+
+def _live_cells(level: int, merge: int, box: BBox, filters: TicketFilter):
+    factor = (1 << (level + 2)) / merge
+    gx = func.floor((Ticket.lon + 180.0) * factor / 360.0)
+    gy = func.floor((Ticket.lat + 90.0) * factor / 360.0)
+    if db.engine.dialect.name == "sqlite":
+        # SQLite's floor() needs the math extension; truncation is floor here, as
+        # both sums are positive.
+        gx = cast((Ticket.lon + 180.0) * factor / 360.0, Integer)
+        gy = cast((Ticket.lat + 90.0) * factor / 360.0, Integer)
+    query = _filtered(
+        select(
+            gx.label("gx"),
+            gy.label("gy"),
+            Ticket.status,
+            func.count(),
+            func.sum(Ticket.lat),
+            func.sum(Ticket.lon),
+        ).where(
+            and_(
+                Ticket.lat.between(box.south, box.north),
+                Ticket.lon.between(box.west, box.east),
+            )
+        ),
+        filters,
+    ).group_by(literal_column("gx"), literal_column("gy"), Ticket.status)
+    return [(int(x), int(y), *rest) for x, y, *rest in db.session.execute(query)]
