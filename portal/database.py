@@ -1,4 +1,5 @@
-"""Database engine settings: SQLite in WAL mode, shared well by web and worker."""
+"""Database engine settings: SQLite in WAL mode, shared well by web and worker;
+PostgreSQL without parallel plans."""
 
 from flask import Flask
 from sqlalchemy import event
@@ -17,8 +18,19 @@ def _sqlite_pragmas(connection, _record):
     cursor.close()
 
 
+def _postgresql_settings(connection, _record):
+    cursor = connection.cursor()
+    # The portal's queries are small index reads; on these machines parallel workers
+    # made them several times slower at p95 (DESIGN.md), never faster.
+    cursor.execute("SET max_parallel_workers_per_gather = 0")
+    cursor.close()
+    connection.commit()
+
+
 def init_database(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+        elif db.engine.dialect.name == "postgresql":
+            event.listen(db.engine, "connect", _postgresql_settings)

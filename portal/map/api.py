@@ -108,7 +108,7 @@ def ticket_feature(row, metres: float | None = None) -> dict:
         "service_code": row.service_code,
         "service_name": row.service_name,
         "address": row.address,
-        "requested_at": row.requested_at.isoformat() if row.requested_at else None,
+        "requested_at": services.iso_utc(row.requested_at),
         "supporters": row.supporters,
         "description": row.excerpt,
         "url": f"/tickets/{row.id}",

@@ -1,0 +1,178 @@
+"""Map queries at scale: nearby and viewports over N demo tickets (SQLite, PostgreSQL).
+
+For each database: load N tickets (`demo load --tickets` code path), then time, on the
+same random points, the raw index query, `nearby()`, and the whole HTTP API (a real
+threaded server on loopback); then city-wide viewports at low zoom through HTTP, with
+their sizes; then the map page's weight. Prints p50/p95 in milliseconds.
+
+    python -m bench.map_queries --tickets 1000000 [--db sqlite|postgresql|both]
+"""
+
+import argparse
+import logging
+import random
+import statistics
+import threading
+import time
+
+import httpx
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from bench.common import peak_rss_mb, portal_app
+from portal.demo.tickets import load_tickets
+from portal.extensions import db
+from portal.map.services import BBox, nearby
+
+CITY_BBOX = (-75.2803, 39.8670, -74.9557, 40.1380)
+RUNS = 300
+RAW_SQLITE = (
+    "SELECT t.id, t.lat, t.lon, t.status, t.service_code, t.service_name, t.address, "
+    "t.requested_at, t.supporters, substr(t.description, 1, 140) "
+    "FROM ticket_rtree_open r JOIN tickets t ON t.id = r.id "
+    "WHERE r.max_lat >= :s AND r.min_lat <= :n AND r.max_lon >= :w AND r.min_lon <= :e"
+)
+RAW_POSTGRESQL = (
+    "SELECT id, lat, lon, status, service_code, service_name, address, requested_at, "
+    "supporters, substr(description, 1, 140) FROM tickets "
+    "WHERE point(lon, lat) <@ box(point(:w, :s), point(:e, :n)) AND status = 'open'"
+)
+
+
+def percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p95 = ordered[int(len(ordered) * 0.95) - 1]
+    return f"p50 {statistics.median(ordered) * 1000:6.2f} ms  p95 {p95 * 1000:6.2f} ms"
+
+
+def timed(call, points) -> tuple[list[float], list]:
+    samples, results = [], []
+    for point in points:
+        started = time.perf_counter()
+        results.append(call(point))
+        samples.append(time.perf_counter() - started)
+    return samples, results
+
+
+def serve(app):
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    return server, thread
+
+
+def run(label: str, url: str | None, count: int) -> None:
+    print(f"== {label}: {count:,} tickets")
+    overrides = {"SQLALCHEMY_DATABASE_URI": url} if url else {}
+    app, _folder = portal_app(**overrides)
+    with app.app_context():
+        started = time.perf_counter()
+        load_tickets(count)
+        print(f"load: {time.perf_counter() - started:.1f} s")
+        rng = random.Random(7)
+        points = [
+            (row.lat, row.lon)
+            for row in db.session.execute(
+                text(
+                    "SELECT lat, lon FROM tickets WHERE status = 'open' AND id % 97 = 0"
+                    " LIMIT 2000"
+                )
+            )
+        ]
+        points = [rng.choice(points) for _ in range(RUNS)]
+        raw_sql = text(RAW_SQLITE if label == "sqlite" else RAW_POSTGRESQL)
+        if label == "postgresql":
+            db.session.execute(text("SET max_parallel_workers_per_gather = 0"))
+
+        def raw(point):
+            box = BBox.around(*point, 1000)
+            params = {"w": box.west, "s": box.south, "e": box.east, "n": box.north}
+            return db.session.execute(raw_sql, params).all()
+
+        def service(point):
+            return nearby(*point, 1000, limit=500)
+
+        for call in (raw, service):  # warm the caches once
+            timed(call, points[:30])
+        raw_times, raw_rows = timed(raw, points)
+        near_times, near_rows = timed(service, points)
+        print(f"raw index query, 1 km, open:   {percentiles(raw_times)}")
+        print(f"nearby(), 1 km, up to 500:     {percentiles(near_times)}")
+        sizes = [len(rows) for rows in near_rows]
+        print(
+            f"  tickets returned: median {statistics.median(sizes):.0f}, "
+            f"max {max(sizes)}; candidates in box: median "
+            f"{statistics.median(len(r) for r in raw_rows):.0f}"
+        )
+        ratio = (
+            sorted(near_times)[int(RUNS * 0.95) - 1]
+            / sorted(raw_times)[int(RUNS * 0.95) - 1]
+        )
+        print(f"  p95 nearby / p95 raw: {ratio:.2f}")
+        db.session.rollback()
+
+    server, thread = serve(app)
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with httpx.Client(base_url=base) as client:
+
+            def http_near(point):
+                answer = client.get(
+                    "/api/v1/tickets",
+                    params={"near": f"{point[0]},{point[1]}", "radius": 1000},
+                )
+                answer.raise_for_status()
+                return answer
+
+            timed(http_near, points[:30])
+            http_times, _answers = timed(http_near, points)
+            print(f"HTTP nearby, 1 km:             {percentiles(http_times)}")
+
+            def http_view(zoom):
+                bbox = ",".join(str(v) for v in CITY_BBOX)
+                answer = client.get(
+                    "/api/v1/tickets", params={"bbox": bbox, "zoom": zoom}
+                )
+                answer.raise_for_status()
+                return answer
+
+            for zoom in (10, 11, 12):
+                times, answers = timed(http_view, [zoom] * 100)
+                body = answers[0].json()
+                print(
+                    f"HTTP city-wide view, zoom {zoom}:  {percentiles(times)}  "
+                    f"{len(answers[0].content) / 1024:.1f} KB, "
+                    f"{len(body['features'])} clusters"
+                )
+            page = client.get("/map")
+            print(f"map page: {page.status_code}, {len(page.content) / 1024:.1f} KB")
+    finally:
+        server.shutdown()
+        thread.join()
+    print(f"peak memory: {peak_rss_mb():.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument(
+        "--db", choices=("sqlite", "postgresql", "both"), default="both"
+    )
+    args = parser.parse_args()
+    if args.db in ("sqlite", "both"):
+        run("sqlite", None, args.tickets)
+    if args.db in ("postgresql", "both"):
+        from tests import pg
+
+        server = pg.start()
+        try:
+            run("postgresql", pg.create_database(server, "bench"), args.tickets)
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
