@@ -107,12 +107,16 @@ def register_blueprints(app: Flask) -> None:
     from portal.areas.views import bp as areas_bp
     from portal.auth.views import bp as auth_bp
     from portal.home.views import bp as home_bp
+    from portal.map.views import bp as map_bp
     from portal.tickets.open311 import bp as open311_bp
+    from portal.tickets.views import bp as tickets_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(areas_bp)
     app.register_blueprint(open311_bp)
+    app.register_blueprint(map_bp)
+    app.register_blueprint(tickets_bp)
     init_api(app)
 
 
@@ -124,9 +128,11 @@ def register_sandbox(app: Flask) -> None:
 
 def register_sockets(app: Flask) -> None:
     from portal.extensions import socketio
+    from portal.map.sockets import MapNamespace
     from portal.sockets import PortalNamespace
 
     socketio.on_namespace(PortalNamespace("/"))
+    socketio.on_namespace(MapNamespace("/map"))
 
 
 def register_commands(app: Flask) -> None:

@@ -48,7 +48,20 @@ class Config:
     REDIS_URL = None
     TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     TILES_ATTRIBUTION = "&copy; OpenStreetMap contributors"
-    UPLOAD_DIR = None
+    UPLOAD_DIR = None  # default: uploads/ in the instance folder
+    MAP_CENTER = (39.9526, -75.1652)  # where the map opens without a location
+    MAP_ZOOM = 13
+    GEOCODER_URL = None  # None: the offline gazetteer; else a Nominatim-compatible API
+    GEOCODER_TIMEOUT = 5.0
+
+    # Filing.
+    LOCATION_CHECK_METRES = 150  # typed address this far from the pin/device: ask
+    DUPLICATE_RADIUS = 50  # metres; open tickets of the same service this near
+    DUPLICATE_RADIUS_BY_SERVICE = {}  # service code -> metres, e.g. streets: larger
+    PHOTO_MAX_BYTES = 10 * 1024 * 1024
+    PHOTOS_PER_TICKET = 3
+    PHOTO_MAX_SIDE = 2048  # re-encoded photos are at most this wide or tall
+    FILING_LIMIT = "10 per hour;30 per day"
 
     BABEL_DEFAULT_LOCALE = "en"
     LANGUAGES = ["en"]
@@ -68,7 +81,7 @@ class Config:
     WTF_CSRF_TIME_LIMIT = (
         None  # the token lives as long as the session; forms left open do not expire
     )
-    MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # photos go up to 10 MB
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # three photos of up to 10 MB each
     MAX_FORM_MEMORY_SIZE = 1024 * 1024  # any single non-file form field
 
     RATELIMIT_STORAGE_URI = "memory://"

@@ -187,7 +187,7 @@ def test_oversized_body_is_json_413(client, token):
     _user, secret = token
     response = client.post(
         "/api/v1/me/tokens",
-        data=json.dumps({"name": "x" * (13 * 1024 * 1024)}),
+        data=json.dumps({"name": "x" * (33 * 1024 * 1024)}),
         headers={**bearer(secret), "Content-Type": "application/json"},
     )
     assert response.status_code == 413

@@ -90,6 +90,12 @@ def iso_utc(value) -> str | None:
     return value.replace(" ", "T") + "+00:00"
 
 
+def utc_time(value) -> datetime | None:
+    """A summary row's raw UTC time as an aware datetime."""
+    text = iso_utc(value)
+    return datetime.fromisoformat(text) if text else None
+
+
 def distance(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Metres between two points (haversine)."""
     p1, p2 = math.radians(lat1), math.radians(lat2)

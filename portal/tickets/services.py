@@ -5,13 +5,20 @@ import secrets
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from portal.auth.services import has_role
 from portal.cityapi.types import Service, ServiceDefinition
 from portal.dbtypes import utcnow
-from portal.errors import NotFound, PermissionDenied, ValidationFailed
+from portal.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from portal.extensions import db
-from portal.tickets.models import CityService, Ticket, TicketEvent
+from portal.tickets.models import (
+    CityService,
+    Ticket,
+    TicketEvent,
+    TicketFollow,
+    TicketSupport,
+)
 
 REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 
@@ -61,6 +68,7 @@ def queue_ticket(
     on_behalf_of: str | None = None,
     channel: str = "web",
     area=None,
+    photos=(),
 ) -> Ticket:
     """Store a ticket as ``queued`` for the sender; the city is never called here.
 
@@ -88,6 +96,7 @@ def queue_ticket(
         on_behalf_of=on_behalf_of,
         channel=channel,
         area=area,
+        photos=list(photos),
         send_state="queued",
         next_attempt_at=utcnow(),
         requested_at=utcnow(),
@@ -95,6 +104,73 @@ def queue_ticket(
     db.session.add(ticket)
     record(ticket, "filed", "sender", new="queued")
     db.session.commit()
+    return ticket
+
+
+def get_ticket(ticket_id: int) -> Ticket:
+    """:raises NotFound: no such ticket."""
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound(_("There is no ticket %(id)s.", id=ticket_id), "ticket")
+    return ticket
+
+
+def _signed_in(user):
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise PermissionDenied(_("Sign in first."))
+    return user
+
+
+def is_following(user, ticket: Ticket) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return db.session.get(TicketFollow, (ticket.id, user.id)) is not None
+
+
+def has_supported(user, ticket: Ticket) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return db.session.get(TicketSupport, (ticket.id, user.id)) is not None
+
+
+def set_following(user, ticket_id: int, follow: bool) -> Ticket:
+    """Follow or stop following a ticket; doing it twice changes nothing."""
+    user, ticket = _signed_in(user), get_ticket(ticket_id)
+    row = db.session.get(TicketFollow, (ticket.id, user.id))
+    if follow and row is None:
+        db.session.add(TicketFollow(ticket_id=ticket.id, user_id=user.id))
+    elif not follow and row is not None:
+        db.session.delete(row)
+    db.session.commit()
+    return ticket
+
+
+def me_too(user, ticket_id: int) -> Ticket:
+    """Count one more resident with this problem (once each) and follow the ticket.
+
+    :raises Conflict: already counted, or it is the resident's own ticket.
+    :raises ValidationFailed: the ticket is closed.
+    """
+    user, ticket = _signed_in(user), get_ticket(ticket_id)
+    if ticket.filed_by_id == user.id:
+        raise Conflict(_("This is your own report."), "ticket")
+    if ticket.status != "open":
+        raise ValidationFailed(_("This request is closed."), "ticket")
+    if has_supported(user, ticket):
+        raise Conflict(_("You have already said you have this problem too."), "ticket")
+    db.session.add(TicketSupport(ticket_id=ticket.id, user_id=user.id))
+    if db.session.get(TicketFollow, (ticket.id, user.id)) is None:
+        db.session.add(TicketFollow(ticket_id=ticket.id, user_id=user.id))
+    # In SQL, so two residents at once both count.
+    ticket.supporters = Ticket.supporters + 1
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(
+            _("You have already said you have this problem too."), "ticket"
+        ) from None
+    db.session.refresh(ticket)
     return ticket
 
 
@@ -117,6 +193,17 @@ def retry_ticket(user, ticket_id: int) -> Ticket:
     record(ticket, "requeued", "admin", notes=f"retried by {user.display_name}")
     db.session.commit()
     return ticket
+
+
+def service_groups() -> list[tuple[str, list[CityService]]]:
+    """The city's active services by department, both in name order."""
+    groups: dict[str, list[CityService]] = {}
+    rows = db.session.scalars(
+        select(CityService).where(CityService.active).order_by(CityService.name)
+    )
+    for service in rows:
+        groups.setdefault(service.group or _("Other"), []).append(service)
+    return sorted(groups.items())
 
 
 def save_services(services: list[Service], definitions: dict[str, ServiceDefinition]):

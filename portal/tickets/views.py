@@ -1,0 +1,174 @@
+"""Ticket pages: a ticket with its history, follow and "me too"; filing a new one;
+the photos."""
+
+import re
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from portal.errors import PortalError
+from portal.extensions import limiter
+from portal.map.page import build_map
+from portal.tickets import filing as filing_rules
+from portal.tickets import photos, services
+from portal.tickets.filing import DuplicatesFound, Filing, LocationCheck
+
+bp = Blueprint("tickets", __name__, url_prefix="/tickets")
+PHOTO_NAME = re.compile(r"^[a-z0-9]{24}(\.thumb)?\.jpg$")
+ATTRIBUTE = re.compile(r"^attribute\[([^\]]{1,64})\]$")
+
+
+class ActionForm(FlaskForm):
+    """A button's form: only the CSRF token."""
+
+
+def filer_key() -> str:
+    user = current_user
+    return f"file:{user.id}" if user.is_authenticated else f"file:{request.remote_addr}"
+
+
+def filing_limit() -> str:
+    return current_app.config["FILING_LIMIT"]
+
+
+@bp.get("/<int:ticket_id>")
+def show(ticket_id: int):
+    ticket = services.get_ticket(ticket_id)
+    mine = current_user.is_authenticated and ticket.filed_by_id == current_user.id
+    small_map = (
+        build_map(ticket.lat, ticket.lon, 17) if ticket.lat is not None else None
+    )
+    return render_template(
+        "tickets/show.html",
+        ticket=ticket,
+        mine=mine,
+        following=services.is_following(current_user, ticket),
+        supported=services.has_supported(current_user, ticket),
+        small_map=small_map,
+        form=ActionForm(),
+    )
+
+
+@bp.post("/<int:ticket_id>/follow")
+@login_required
+def follow(ticket_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    follow = request.form.get("action") != "unfollow"
+    services.set_following(current_user, ticket_id, follow)
+    flash(_("You follow this request.") if follow else _("You no longer follow it."))
+    return redirect(url_for(".show", ticket_id=ticket_id))
+
+
+@bp.post("/<int:ticket_id>/me-too")
+@login_required
+def me_too(ticket_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.me_too(current_user, ticket_id)
+        flash(_("Counted: you have this problem too. You now follow the request."))
+    except PortalError as error:
+        flash(error.message, "error")
+    return redirect(url_for(".show", ticket_id=ticket_id))
+
+
+@bp.get("/photos/<name>")
+def photo(name: str):
+    if not PHOTO_NAME.match(name):
+        abort(404)
+    response = send_from_directory(photos.photo_dir(), name, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+def photo_url(key: str) -> str:
+    return url_for("tickets.photo", name=f"{key}.jpg", _external=True)
+
+
+def filing_from_form(form, files) -> Filing:
+    attributes: dict = {}
+    for name in form:
+        match = ATTRIBUTE.match(name)
+        if match:
+            values = form.getlist(name)
+            attributes[match.group(1)] = values if len(values) > 1 else values[0]
+
+    def number(name):
+        value = form.get(name, "").strip()
+        return value or None
+
+    return Filing(
+        service_code=form.get("service_code", ""),
+        description=form.get("description", ""),
+        attributes=attributes,
+        lat=number("lat"),
+        lon=number("lon"),
+        device_lat=number("device_lat"),
+        device_lon=number("device_lon"),
+        address=form.get("address", ""),
+        location_choice=form.get("location_choice", ""),
+        not_duplicate=form.get("not_duplicate") == "1",
+        photos=[f.read() for f in files.getlist("photo") if f and f.filename],
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+@limiter.limit(
+    filing_limit,
+    key_func=filer_key,
+    methods=["POST"],
+    error_message=lambda: _("You have filed many reports; please wait a while."),
+)
+def new():
+    form = ActionForm()
+    text = request.values.get("description", request.args.get("text", ""))[:4000]
+    code = request.values.get("service_code") or request.args.get("service", "")
+    context = {"errors": {}, "check": None, "duplicates": None, "values": request.form}
+    service = None
+    if code:
+        try:
+            service = filing_rules.active_service(code)
+        except PortalError as error:
+            context["errors"] = error.fields
+    if request.method == "POST" and service is not None:
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            ticket = filing_rules.file_ticket(
+                current_user, filing_from_form(request.form, request.files), photo_url
+            )
+        except LocationCheck as check:
+            context["check"] = check
+        except DuplicatesFound as found:
+            context["duplicates"] = found.tickets
+        except PortalError as error:
+            context["errors"] = error.fields or {"form": error.message}
+        else:
+            flash(_("Thank you! Your report is stored and on its way to the city."))
+            return redirect(url_for(".show", ticket_id=ticket.id))
+    status = 200
+    if request.method == "POST":
+        status = 409 if context["check"] or context["duplicates"] else 422
+    return render_template(
+        "tickets/new.html",
+        form=form,
+        service=service,
+        text=text,
+        suggestions=filing_rules.suggest_services(text) if text and not service else [],
+        groups=services.service_groups(),
+        **context,
+    ), status
