@@ -57,6 +57,7 @@ def init_api(app: Flask) -> None:
     from portal.auth.api import blp as auth_blp
     from portal.map.api import blp as map_blp
     from portal.tickets.api import blp as tickets_blp
+    from portal.tickets.services_api import blp as services_blp
 
     api.init_app(
         app,
@@ -86,6 +87,7 @@ def init_api(app: Flask) -> None:
         (auth_blp, "/api/v1/me"),
         (map_blp, "/api/v1/tickets"),
         (tickets_blp, "/api/v1/tickets"),
+        (services_blp, "/api/v1/services"),
     )
     for blueprint, prefix in mounted:
         api.register_blueprint(blueprint, url_prefix=prefix)

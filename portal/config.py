@@ -36,6 +36,7 @@ class Config:
     CITY_SYNC_PAGE_SIZE = 500
     CITY_WORKER_INTERVAL = 5.0
     CITY_SYNC_INTERVAL = 60.0
+    CITY_SERVICES_INTERVAL = 3600.0  # the service list is fetched again this often
     CITY_WORKER_IN_RUN = True  # `portal run` sends and syncs in a background task
 
     # The built-in sandbox city (used when CITY_URL is unset).

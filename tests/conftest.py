@@ -132,7 +132,12 @@ def make_app(database_url, tmp_path):
     apps = []
 
     def build(**overrides):
-        config = {**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **overrides}
+        config = {
+            **TEST_CONFIG,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "UPLOAD_DIR": str(tmp_path / "uploads"),
+            **overrides,
+        }
         app = create_app(config)
         app.test_client_class = PortalTestClient
         apps.append(app)

@@ -1,16 +1,21 @@
-"""JSON API v1 for tickets: a ticket, its send state and history; an admin retry."""
+"""JSON API v1 for tickets: file one, read one (send state, history), follow, "me
+too"; an admin retry."""
 
 import marshmallow as ma
+from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 
 from portal.apiv1 import SECURITY
 from portal.auth.services import has_role
-from portal.errors import NotFound
-from portal.extensions import db
+from portal.errors import NotFound, ValidationFailed
+from portal.extensions import db, limiter
+from portal.tickets import filing as filing_rules
+from portal.tickets.filing import Filing
 from portal.tickets.models import Ticket
-from portal.tickets.services import retry_ticket
+from portal.tickets.services import me_too, retry_ticket, set_following
+from portal.tickets.views import filer_key, filing_from_form, filing_limit, photo_url
 
 blp = Blueprint("tickets_api", __name__, description="City tickets.")
 
@@ -49,12 +54,43 @@ class TicketSchema(ma.Schema):
         allow_none=True,
         metadata={"description": "The city's reason; shown to the filer and admins."},
     )
+    supporters = ma.fields.Integer(
+        metadata={"description": "Residents who said they have this problem too."}
+    )
+    photos = ma.fields.List(
+        ma.fields.String(), metadata={"description": "Photo URLs (JPEG, no EXIF)."}
+    )
     events = ma.fields.List(ma.fields.Nested(EventSchema))
+
+
+class FilingSchema(ma.Schema):
+    service_code = ma.fields.String(required=True)
+    description = ma.fields.String(load_default="")
+    attributes = ma.fields.Dict(
+        keys=ma.fields.String(),
+        load_default=dict,
+        metadata={"description": "Answers by attribute code (lists for multivalue)."},
+    )
+    lat = ma.fields.Float(allow_nan=False, allow_none=True, load_default=None)
+    lon = ma.fields.Float(allow_nan=False, allow_none=True, load_default=None)
+    device_lat = ma.fields.Float(allow_nan=False, allow_none=True, load_default=None)
+    device_lon = ma.fields.Float(allow_nan=False, allow_none=True, load_default=None)
+    address = ma.fields.String(load_default="")
+    location_choice = ma.fields.String(
+        load_default="", validate=ma.validate.OneOf(["", "address", "pin"])
+    )
+    not_duplicate = ma.fields.Boolean(load_default=False)
+
+
+class FollowSchema(ma.Schema):
+    follow = ma.fields.Boolean(load_default=True)
 
 
 def _visible(ticket: Ticket) -> dict:
     # Raw values: the response schema serializes them once.
-    data = {name: getattr(ticket, name) for name in TicketSchema().fields}
+    fields = set(TicketSchema().fields) - {"photos"}
+    data = {name: getattr(ticket, name) for name in fields}
+    data["photos"] = [photo_url(photo.key) for photo in ticket.photos]
     mine = current_user.is_authenticated and ticket.filed_by_id == current_user.id
     if not (mine or has_role(current_user, "admin")):
         data["last_error"] = None  # a rejection can quote what the filer wrote
@@ -83,3 +119,74 @@ def get_ticket(ticket_id):
 def retry(ticket_id):
     """Send a failed ticket again (admins); it is looked for at the city first."""
     return _visible(retry_ticket(current_user, ticket_id))
+
+
+def _filing_from_request() -> Filing:
+    if request.mimetype == "multipart/form-data":
+        return filing_from_form(request.form, request.files)
+    try:
+        data = FilingSchema().load(request.get_json(silent=False) or {})
+    except ma.ValidationError as error:
+        fields = error.normalized_messages()
+        raise ValidationFailed(
+            _("Some of what you sent is not valid."),
+            fields={k: " ".join(map(str, v)) for k, v in fields.items()},
+        ) from None
+    return Filing(**data)
+
+
+@blp.post("")
+@blp.response(202, TicketSchema, description="Stored, queued for the city.")
+@blp.alt_response(
+    409,
+    response="DEFAULT_ERROR",
+    description=(
+        "`location_check`: the typed address is over 150 m from the pin or device; "
+        "send again with `location_choice` (address|pin). `possible_duplicates`: "
+        "open tickets of the service are near (ids in `fields.duplicates`); say "
+        "me-too on one, or send again with `not_duplicate: true`."
+    ),
+)
+@blp.alt_response(413, response="DEFAULT_ERROR", description="A photo over 10 MB.")
+@blp.alt_response(422, response="DEFAULT_ERROR", description="A field is wrong.")
+@blp.doc(
+    security=SECURITY,
+    requestBody={
+        "content": {
+            "application/json": {"schema": FilingSchema},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "description": "The same fields, answers as attribute[CODE], "
+                    "and up to three `photo` files (JPEG, PNG or WebP).",
+                }
+            },
+        }
+    },
+)
+@login_required
+@limiter.limit(filing_limit, key_func=filer_key)
+def file_ticket():
+    """File a ticket: stored `queued` at once and sent to the city by the worker."""
+    ticket = filing_rules.file_ticket(current_user, _filing_from_request(), photo_url)
+    return _visible(ticket)
+
+
+@blp.post("/<int:ticket_id>/follow")
+@blp.arguments(FollowSchema)
+@blp.response(200, TicketSchema)
+@blp.doc(security=SECURITY)
+@login_required
+def follow(body, ticket_id):
+    """Follow a ticket (or stop, with `follow: false`)."""
+    return _visible(set_following(current_user, ticket_id, body["follow"]))
+
+
+@blp.post("/<int:ticket_id>/me-too")
+@blp.response(200, TicketSchema)
+@blp.alt_response(409, response="DEFAULT_ERROR", description="Already counted.")
+@blp.doc(security=SECURITY)
+@login_required
+def say_me_too(ticket_id):
+    """Count the caller as having this problem too (once each); they follow it."""
+    return _visible(me_too(current_user, ticket_id))

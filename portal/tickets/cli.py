@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from portal.cityapi import get_city_api
 from portal.cityapi.errors import CityAPIError
 from portal.tickets.sender import send_due
-from portal.tickets.services import save_services
+from portal.tickets.services import refresh_services
 from portal.tickets.sync import pull_updates
 from portal.tickets.worker import run_worker, worker_name
 
@@ -24,18 +24,12 @@ def _fail(error: CityAPIError):
 @city_cli.command("services")
 def services_command():
     """Fetch the city's services and their definitions."""
-    api = get_city_api()
     try:
-        services = api.list_services()
-        definitions = {}
-        with click.progressbar(services, label="definitions") as bar:
-            for service in bar:
-                if service.metadata:
-                    definitions[service.code] = api.get_service_definition(service.code)
+        with click.progressbar(length=0, label="services") as bar:
+            count, with_questions = refresh_services(get_city_api(), bar.update)
     except CityAPIError as error:
         _fail(error)
-    count = save_services(services, definitions)
-    click.echo(f"{count} services, {len(definitions)} with questions")
+    click.echo(f"{count} services, {with_questions} with questions")
 
 
 @city_cli.command("send")

@@ -35,6 +35,9 @@ class LocationCheck(Conflict):
             other_point,
             metres,
         )
+        # For API clients: both points, to show and choose between.
+        self.fields["address_point"] = "{:.6f},{:.6f}".format(*address_point)
+        self.fields["pin_point"] = "{:.6f},{:.6f}".format(*other_point)
 
 
 class DuplicatesFound(Conflict):
@@ -45,6 +48,7 @@ class DuplicatesFound(Conflict):
     def __init__(self, message, tickets):
         super().__init__(message, "duplicates")
         self.tickets = tickets
+        self.fields["duplicates"] = ",".join(str(row.id) for row in tickets)
 
 
 @dataclass

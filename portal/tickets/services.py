@@ -206,6 +206,19 @@ def service_groups() -> list[tuple[str, list[CityService]]]:
     return sorted(groups.items())
 
 
+def refresh_services(api, progress=None) -> tuple[int, int]:
+    """Fetch the city's services and definitions and store them: (services, with
+    questions). :raises CityAPIError: the city did not answer."""
+    services = api.list_services()
+    definitions = {}
+    for service in services:
+        if service.metadata:
+            definitions[service.code] = api.get_service_definition(service.code)
+        if progress:
+            progress(1)
+    return save_services(services, definitions), len(definitions)
+
+
 def save_services(services: list[Service], definitions: dict[str, ServiceDefinition]):
     """Replace the stored service list; services the city dropped become inactive."""
     seen = set()

@@ -13,6 +13,7 @@ from portal.cityapi import get_city_api
 from portal.cityapi.errors import CityAPIError
 from portal.extensions import db
 from portal.tickets.sender import send_due
+from portal.tickets.services import refresh_services
 from portal.tickets.sync import pull_updates
 
 log = logging.getLogger(__name__)
@@ -35,11 +36,16 @@ def run_worker(
     """
     name = worker_name()
     config = app.config
-    next_sync = next_tick = 0.0
+    next_sync = next_tick = next_services = 0.0
     while not stop.is_set():
         with app.app_context():
             api = get_city_api()
             try:
+                if time.monotonic() >= next_services:
+                    # Filing needs the city's current services and their questions.
+                    count, _questions = refresh_services(api)
+                    next_services = time.monotonic() + config["CITY_SERVICES_INTERVAL"]
+                    say(f"services: {count} from the city")
                 report = send_due(api, worker=name)
                 if report.claimed or report.tokens_resolved:
                     say(
