@@ -16,15 +16,28 @@ class PortalNamespace(Namespace):
     - server ``error`` ``{"code", "message", "fields"}``: any refused client event.
     """
 
-    def trigger_event(self, event, *args):
-        try:
-            return super().trigger_event(event, *args)
-        except PortalError as error:
-            emit(
-                "error",
-                {"code": error.code, "message": error.message, "fields": error.fields},
-            )
-            return None
+    def __getattribute__(self, name):
+        # Handlers run inside the event's request context (Flask-SocketIO pushes it
+        # around the handler), so the refusal is emitted there, to the caller.
+        attribute = super().__getattribute__(name)
+        if not name.startswith("on_") or not callable(attribute):
+            return attribute
+
+        def guarded(*args):
+            try:
+                return attribute(*args)
+            except PortalError as error:
+                emit(
+                    "error",
+                    {
+                        "code": error.code,
+                        "message": error.message,
+                        "fields": error.fields,
+                    },
+                )
+                return None
+
+        return guarded
 
     def require_login(self):
         """:raises PermissionDenied: the socket carries no signed-in session."""

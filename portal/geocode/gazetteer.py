@@ -61,7 +61,7 @@ class Gazetteer:
             if point:
                 found.append(Place(f"{number} {street}", *point))
         if not found:
-            street = _street_named(text)
+            street = _street_named(match.group(2) if match else text)
             if street:
                 points = STREETS[street]
                 _n, lat, lon = points[len(points) // 2]
