@@ -149,7 +149,7 @@
   }
 
   // Live: the server puts this page in the rooms of the areas in view.
-  var socket = window.io ? window.io("/map", { transports: ["websocket", "polling"] }) : null;
+  var socket = window.io ? window.io("/map") : null;
   function watchView() {
     if (!socket) return;
     var b = map.getBounds();

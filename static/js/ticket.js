@@ -14,8 +14,10 @@
   var id = Number(article.dataset.ticket);
   var box = document.getElementById("send-state");
   var status = document.getElementById("ticket-status");
-  var socket = window.io("/map", { transports: ["websocket", "polling"] });
-  socket.on("connect", function () { socket.emit("watch_ticket", { id: id }); });
+  var socket = window.io("/map");
+  socket.on("connect", function () {
+    socket.emit("watch_ticket", { id: id }, function () { document.body.dataset.watching = "yes"; });
+  });
   socket.on("ticket_updated", function (ticket) {
     if (ticket.id !== id) return;
     status.textContent = ticket.status;

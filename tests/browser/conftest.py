@@ -1,6 +1,8 @@
 """A live portal on loopback, and Debian Chromium driven by Playwright (no download)."""
 
+import base64
 import os
+import re
 import threading
 
 import pytest
@@ -20,6 +22,25 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-default-apps",
 ]
+
+
+# A 1x1 transparent PNG: every map tile, so no test ever reaches a tile server.
+BLANK_TILE = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
+NOT_LOOPBACK = re.compile(r"^(?!https?://127\.0\.0\.1[:/])[a-z]+://")
+
+
+def keep_offline(context) -> None:
+    """Answer tile requests in the browser; refuse anything else off loopback."""
+
+    def answer(route):
+        if route.request.resource_type == "image":
+            route.fulfill(status=200, body=BLANK_TILE, content_type="image/png")
+        else:
+            route.abort()
+
+    context.route(NOT_LOOPBACK, answer)
 
 
 def pytest_collection_modifyitems(items):
@@ -63,6 +84,7 @@ def page(browser, live_server, request):
         geolocation={"latitude": 39.9531, "longitude": -75.1447},
         permissions=["geolocation"],
     )
+    keep_offline(context)
     page = context.new_page()
     page.console_errors = []
     page.on(

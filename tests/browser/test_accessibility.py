@@ -5,6 +5,9 @@ import os
 import pytest
 
 from portal.auth import services
+from portal.extensions import db
+from portal.tickets.models import CityService, Ticket
+from tests.browser.conftest import keep_offline
 from tests.conftest import PASSWORD
 
 AXE = os.path.join(
@@ -23,6 +26,7 @@ def audit(browser, live_server):
     context = browser.new_context(
         base_url=live_server, bypass_csp=True, viewport={"width": 390, "height": 844}
     )
+    keep_offline(context)
     page = context.new_page()
 
     def run(path, email=None):
@@ -49,15 +53,70 @@ def audit(browser, live_server):
 
 @pytest.fixture
 def world(make_area, make_user):
-    make_area("Old City", (-75.150, 39.948, -75.140, 39.958))
+    area = make_area("Old City", (-75.150, 39.948, -75.140, 39.958))
     user = make_user(email="amy@example.org")
     services.create_token(user, "a script")
+    db.session.add(
+        CityService(
+            code="SBX-SD",
+            name="Street Defect",
+            group="Streets Department",
+            attributes=[
+                {
+                    "code": "GAS",
+                    "datatype": "singlevaluelist",
+                    "variable": True,
+                    "required": True,
+                    "order": 1,
+                    "description": "Is gas escaping?",
+                    "values": [
+                        {"key": "yes", "name": "Yes"},
+                        {"key": "no", "name": "No"},
+                    ],
+                },
+                {
+                    "code": "SIZE",
+                    "datatype": "number",
+                    "variable": True,
+                    "required": False,
+                    "order": 2,
+                    "description": "How wide?",
+                    "values": [],
+                },
+            ],
+        )
+    )
+    db.session.add(
+        Ticket(
+            id=7,
+            service_code="SBX-SD",
+            service_name="Street Defect",
+            status="open",
+            lat=39.953,
+            lon=-75.145,
+            address="100 Market St",
+            area_id=area.id,
+            description="A hole",
+            status_notes="Crew sent",
+        )
+    )
+    db.session.commit()
     return user
 
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/auth/login", "/auth/register", "/areas/", "/areas/old-city", "/missing"],
+    [
+        "/",
+        "/auth/login",
+        "/auth/register",
+        "/areas/",
+        "/areas/old-city",
+        "/missing",
+        "/map",
+        "/map/list?near=39.953,-75.145",
+        "/tickets/7",
+    ],
 )
 def test_public_pages_have_no_violations(audit, world, path):
     assert audit(path) == []
@@ -65,6 +124,13 @@ def test_public_pages_have_no_violations(audit, world, path):
 
 def test_profile_has_no_violations(audit, world):
     assert audit("/auth/profile", email="amy@example.org") == []
+
+
+@pytest.mark.parametrize(
+    "path", ["/tickets/new?text=hole", "/tickets/new?service=SBX-SD"]
+)
+def test_filing_pages_have_no_violations(audit, world, path):
+    assert audit(path, email="amy@example.org") == []
 
 
 def test_form_with_errors_has_no_violations(audit, world):
