@@ -3,7 +3,8 @@
 import math
 
 import marshmallow as ma
-from flask import current_app, make_response, request
+import orjson
+from flask import make_response, request
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
@@ -102,23 +103,26 @@ class TicketsQuery(ma.Schema):
 
 
 def ticket_feature(row, metres: float | None = None) -> dict:
+    # Unpacked by position: this runs for every ticket of every answer.
+    (ticket_id, lat, lon, status, code, name, address, requested, supporters,
+     excerpt) = row  # fmt: skip
     properties = {
-        "id": row.id,
-        "status": row.status,
-        "service_code": row.service_code,
-        "service_name": row.service_name,
-        "address": row.address,
-        "requested_at": services.iso_utc(row.requested_at),
-        "supporters": row.supporters,
-        "description": row.excerpt,
-        "url": f"/tickets/{row.id}",
+        "id": ticket_id,
+        "status": status,
+        "service_code": code,
+        "service_name": name,
+        "address": address,
+        "requested_at": services.iso_utc(requested),
+        "supporters": supporters,
+        "description": excerpt,
+        "url": f"/tickets/{ticket_id}",
     }
     if metres is not None:
         properties["distance"] = round(metres, 1)
     return {
         "type": "Feature",
-        "id": row.id,
-        "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
+        "id": ticket_id,
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
         "properties": properties,
     }
 
@@ -166,7 +170,8 @@ def list_tickets(query):
             features = [ticket_feature(row) for row in view["tickets"]]
         else:
             features = [cluster_feature(cluster) for cluster in view["clusters"]]
-    body = current_app.json.dumps({"type": "FeatureCollection", "features": features})
+    # orjson: several times faster than json for the hundreds of features of a view.
+    body = orjson.dumps({"type": "FeatureCollection", "features": features})
     response = make_response(body)
     response.mimetype = "application/geo+json"
     response.headers["Cache-Control"] = "public, no-cache"
