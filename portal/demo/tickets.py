@@ -77,7 +77,10 @@ def load_tickets(
     now = utcnow()
     start = (db.session.scalar(select(func.max(Ticket.id))) or 0) + 1
     connection = db.session.connection()
+    postgresql = connection.dialect.name == "postgresql"
     spatial.drop_triggers(connection)
+    if postgresql:
+        spatial.drop_indexes(connection)
     try:
         batch = []
         for index, (area_id, lat, lon) in enumerate(_points(numbers, areas, count)):
@@ -118,6 +121,8 @@ def load_tickets(
                 progress(len(batch))
     finally:
         spatial.create_triggers(connection)
+        if postgresql:
+            spatial.create_indexes(connection)
     spatial.rebuild(connection)
     if connection.dialect.name == "postgresql":
         # Explicit ids were inserted: move the sequence past them.

@@ -170,22 +170,33 @@ def create_structures(connection) -> None:
                 )
             )
     else:
-        # Covering (INCLUDE): a nearby query's ids and points come from the index
-        # alone, an index-only scan (measured: 9.5 to 6.9 ms median at a million).
-        connection.execute(
-            text(
-                "CREATE INDEX ix_tickets_point ON tickets "
-                "USING gist (point(lon, lat)) INCLUDE (id, lat, lon)"
-            )
-        )
-        connection.execute(
-            text(
-                "CREATE INDEX ix_tickets_point_open ON tickets "
-                "USING gist (point(lon, lat)) INCLUDE (id, lat, lon) "
-                f"WHERE status = '{OPEN}'"
-            )
-        )
+        create_indexes(connection)
     create_triggers(connection)
+
+
+def create_indexes(connection) -> None:
+    """PostgreSQL's GiST indexes (also rebuilt after a bulk load: an index built in
+    one pass is tighter than one grown row by row)."""
+    # Covering (INCLUDE): a nearby query's ids and points come from the index
+    # alone, an index-only scan (measured: 9.5 to 6.9 ms median at a million).
+    connection.execute(
+        text(
+            "CREATE INDEX ix_tickets_point ON tickets "
+            "USING gist (point(lon, lat)) INCLUDE (id, lat, lon)"
+        )
+    )
+    connection.execute(
+        text(
+            "CREATE INDEX ix_tickets_point_open ON tickets "
+            "USING gist (point(lon, lat)) INCLUDE (id, lat, lon) "
+            f"WHERE status = '{OPEN}'"
+        )
+    )
+
+
+def drop_indexes(connection) -> None:
+    for index in PG_INDEXES:
+        connection.execute(text(f"DROP INDEX IF EXISTS {index}"))
 
 
 def drop_structures(connection) -> None:
@@ -194,8 +205,7 @@ def drop_structures(connection) -> None:
         for tree in RTREES:
             connection.execute(text(f"DROP TABLE IF EXISTS {tree}"))
     else:
-        for index in PG_INDEXES:
-            connection.execute(text(f"DROP INDEX IF EXISTS {index}"))
+        drop_indexes(connection)
         connection.execute(text("DROP FUNCTION IF EXISTS tickets_spatial()"))
 
 

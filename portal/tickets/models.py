@@ -122,32 +122,28 @@ class SyncState(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
-class TicketFollow(db.Model):
+class _ResidentMark:
+    """One resident's mark on one ticket (at most one of each kind)."""
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TicketFollow(_ResidentMark, db.Model):
     """A resident following a ticket (told of its changes)."""
 
     __tablename__ = "ticket_follows"
 
-    ticket_id: Mapped[int] = mapped_column(
-        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
-    )
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-
-class TicketSupport(db.Model):
-    """One resident's "me too" on a ticket: at most one each."""
+class TicketSupport(_ResidentMark, db.Model):
+    """A resident's "me too" on a ticket."""
 
     __tablename__ = "ticket_supports"
-
-    ticket_id: Mapped[int] = mapped_column(
-        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
-    )
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class TicketPhoto(db.Model):

@@ -70,6 +70,18 @@ def post_form(client, fields: dict, token: str | None = None):
     )
 
 
+def file_with_photo(client, content: bytes, name: str):
+    fields = {
+        "service_code": "SBX-SD",
+        "attribute[GAS]": "no",
+        "attribute[WATER]": "no",
+        "lat": "39.97",
+        "lon": "-75.13",
+        "photo": FileStorage(io.BytesIO(content), name),
+    }
+    return post_form(client, fields, csrf_token(client, "/tickets/new?service=SBX-SD"))
+
+
 def tickets_stored() -> int:
     return db.session.scalar(select(func.count()).select_from(Ticket))
 
@@ -187,19 +199,7 @@ def test_me_too_counts_once_per_resident(client, resident, make_user, auth):
 
 
 def test_photos_are_re_encoded_without_exif_and_thumbnailed(client, resident):
-    token = csrf_token(client, "/tickets/new?service=SBX-SD")
-    answer = post_form(
-        client,
-        {
-            "service_code": "SBX-SD",
-            "attribute[GAS]": "no",
-            "attribute[WATER]": "no",
-            "lat": "39.97",
-            "lon": "-75.13",
-            "photo": FileStorage(io.BytesIO(jpeg((3000, 1000))), "x.jpg"),
-        },
-        token,
-    )
+    answer = file_with_photo(client, jpeg((3000, 1000)), "x.jpg")
     assert answer.status_code == 202, answer.data
     [url] = answer.get_json()["photos"]
     [photo] = db.session.scalars(select(TicketPhoto))
@@ -233,19 +233,7 @@ SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
 def test_bad_photos_are_refused_and_nothing_is_kept(
     client, resident, content, name, status
 ):
-    token = csrf_token(client, "/tickets/new?service=SBX-SD")
-    answer = post_form(
-        client,
-        {
-            "service_code": "SBX-SD",
-            "attribute[GAS]": "no",
-            "attribute[WATER]": "no",
-            "lat": "39.97",
-            "lon": "-75.13",
-            "photo": FileStorage(io.BytesIO(content), name),
-        },
-        token,
-    )
+    answer = file_with_photo(client, content, name)
     assert answer.status_code == status, answer.data
     assert "photo" in answer.get_json()["error"]["fields"]
     assert tickets_stored() == 0
