@@ -63,8 +63,11 @@ class PostgresServer:
         shutil.rmtree(self.datadir, ignore_errors=True)
 
 
-def start(timeout: float = 60.0) -> PostgresServer:
-    """initdb a temporary cluster and start it on 127.0.0.1 at a free port."""
+def start(timeout: float = 60.0, settings: dict | None = None) -> PostgresServer:
+    """initdb a temporary cluster and start it on 127.0.0.1 at a free port.
+
+    :param settings: more server settings, e.g. {"shared_buffers": "1GB"}.
+    """
     bindir = _bindir()
     as_root = os.geteuid() == 0
     user = {}
@@ -113,6 +116,7 @@ def start(timeout: float = 60.0) -> PostgresServer:
             "full_page_writes=off",
             "-c",
             "max_connections=200",
+            *[f"-c{name}={value}" for name, value in (settings or {}).items()],
         ],  # fmt: skip
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

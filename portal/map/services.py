@@ -22,7 +22,6 @@ from sqlalchemy import (
     text,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import Select
 
 from portal.extensions import db
@@ -191,18 +190,51 @@ def _point_query(dialect: str, filters: TicketFilter):
     return query.with_only_columns(_T.id, _T.lat, _T.lon)
 
 
-@lru_cache(maxsize=4)
-def _rows_by_id(dialect: str):
-    # One parameter for the whole list (not one placeholder per id, rendered anew
-    # on every call): a JSON array on SQLite, an array on PostgreSQL.
-    if dialect == "sqlite":
-        ids = select(literal_column("value")).select_from(
-            func.json_each(bindparam("ids"))
-        )
-        return select(*SUMMARY_COLUMNS).where(_T.id.in_(ids.scalar_subquery()))
-    return select(*SUMMARY_COLUMNS).where(
-        _T.id == func.any(bindparam("ids", type_=ARRAY(Integer)))
+@lru_cache(maxsize=1)
+def _rows_by_id():
+    # SQLite: one JSON parameter for the whole list, not one placeholder per id
+    # rendered anew on every call.
+    ids = select(literal_column("value")).select_from(func.json_each(bindparam("ids")))
+    return select(*SUMMARY_COLUMNS).where(_T.id.in_(ids.scalar_subquery()))
+
+
+@lru_cache(maxsize=256)
+def _nearest_query(filters: TicketFilter):
+    """PostgreSQL, one statement: the nearest ids from the covering index (an
+    index-only scan and a sort), then only their rows."""
+    squared = (_T.lat - bindparam("lat")) * (_T.lat - bindparam("lat")) * bindparam(
+        "ky2"
+    ) + (_T.lon - bindparam("lon")) * (_T.lon - bindparam("lon")) * bindparam("kx2")
+    nearest = (
+        _box_query("postgresql", filters, False)
+        .with_only_columns(_T.id)
+        .where(squared <= bindparam("reach"))
+        .order_by(squared)
+        .limit(bindparam("limit"))
     )
+    return select(*SUMMARY_COLUMNS).where(_T.id.in_(nearest.scalar_subquery()))
+
+
+def _nearest_rows(lat, lon, radius, filters, limit, kx, ky) -> list:
+    box = BBox.around(lat, lon, radius)
+    reach = (radius + 1.0) ** 2  # a metre of slack for the R*Tree's rounding
+    if db.engine.dialect.name == "postgresql":
+        params = {"w": box.west, "s": box.south, "e": box.east, "n": box.north}
+        params.update(lat=lat, lon=lon, kx2=kx * kx, ky2=ky * ky, reach=reach)
+        return db.session.execute(
+            _nearest_query(filters), {**params, "limit": limit}
+        ).all()
+    near = []
+    for ticket_id, y, x in _candidates(box, filters):
+        dx, dy = (x - lon) * kx, (y - lat) * ky
+        squared = dx * dx + dy * dy
+        if squared <= reach:
+            near.append((squared, ticket_id))
+    near.sort()
+    ids = [ticket_id for _squared, ticket_id in near[:limit]]
+    if not ids:
+        return []
+    return db.session.execute(_rows_by_id(), {"ids": json.dumps(ids)}).all()
 
 
 def nearby(
@@ -214,29 +246,16 @@ def nearby(
 ) -> list[tuple]:
     """Tickets within ``radius`` metres, nearest first: (distance, row) pairs.
 
-    Two steps, so only the rows answered are read in full: the ids and points in
-    the box, then the ``limit`` nearest of them.
+    Only the rows answered are read in full: the ids and points in the box come
+    from the index, and the ``limit`` nearest of them are fetched.
     """
     # Equirectangular distance: within 5 km it differs from the great circle by far
     # less than a metre, at a fraction of the cost per candidate row.
     ky = METRES_PER_DEGREE
     kx = ky * math.cos(math.radians(lat))
-    reach = (radius + 1.0) ** 2  # a metre of slack for the index's rounding
-    near = []
-    for ticket_id, y, x in _candidates(BBox.around(lat, lon, radius), filters):
-        dx, dy = (x - lon) * kx, (y - lat) * ky
-        squared = dx * dx + dy * dy
-        if squared <= reach:
-            near.append((squared, ticket_id))
-    near.sort()
-    ids = [ticket_id for _squared, ticket_id in near[: limit + 8]]
-    if not ids:
-        return []
     found = []
     limit_squared = radius * radius
-    dialect = db.engine.dialect.name
-    param = json.dumps(ids) if dialect == "sqlite" else ids
-    for row in db.session.execute(_rows_by_id(dialect), {"ids": param}).all():
+    for row in _nearest_rows(lat, lon, radius, filters, limit + 8, kx, ky):
         dx, dy = (row[2] - lon) * kx, (row[1] - lat) * ky
         squared = dx * dx + dy * dy
         if squared <= limit_squared:
