@@ -107,7 +107,6 @@ def load_tickets(
                     "maybe_stored": False,
                     "created_at": now,
                     "supporters": 0,
-                    "supporters_sent": 0,
                 }
             )
             if len(batch) == BATCH:

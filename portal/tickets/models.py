@@ -61,10 +61,8 @@ class Ticket(db.Model):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # "Me too": how many residents have the same problem, and how many of them the
-    # city has been told of (sent with the next update where the city accepts it).
+    # "Me too": how many residents have the same problem.
     supporters: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    supporters_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     area = relationship("Area")
     filed_by = relationship("User")
