@@ -2,7 +2,7 @@
 
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_socketio import Namespace, emit
+from flask_socketio import Namespace, emit, join_room, leave_room
 
 from portal.errors import PermissionDenied, PortalError
 
@@ -38,6 +38,20 @@ class PortalNamespace(Namespace):
                 return None
 
         return guarded
+
+    def join(self, room: str) -> bool:
+        """Join a room; False when the client left before its event was handled."""
+        try:
+            join_room(room)
+        except ValueError:  # python-socketio: "sid is not connected"
+            return False
+        return True
+
+    def leave(self, room: str) -> None:
+        try:
+            leave_room(room)
+        except ValueError:
+            pass
 
     def require_login(self):
         """:raises PermissionDenied: the socket carries no signed-in session."""

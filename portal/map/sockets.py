@@ -9,7 +9,7 @@
 import math
 
 from flask_babel import gettext as _
-from flask_socketio import join_room, leave_room, rooms
+from flask_socketio import rooms
 from sqlalchemy import select
 
 from portal.areas.models import Area
@@ -52,9 +52,9 @@ class MapNamespace(PortalNamespace):
         wanted = {f"area:{slug}" for slug in slugs}
         for room in rooms():
             if room.startswith("area:") and room not in wanted:
-                leave_room(room)
+                self.leave(room)
         for room in wanted:
-            join_room(room)
+            self.join(room)
         return {"areas": sorted(slugs)}
 
     def on_watch_ticket(self, data):
@@ -64,5 +64,5 @@ class MapNamespace(PortalNamespace):
         exists = db.session.get(Ticket, ticket_id) is not None
         if not exists:
             raise NotFound(_("There is no ticket %(id)s.", id=ticket_id), "id")
-        join_room(f"ticket:{ticket_id}")
+        self.join(f"ticket:{ticket_id}")
         return {"ticket": ticket_id}

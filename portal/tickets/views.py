@@ -50,8 +50,13 @@ def show(ticket_id: int):
     small_map = (
         build_map(ticket.lat, ticket.lon, 17) if ticket.lat is not None else None
     )
+    # The ticket's thread lives in the forums package once it is installed.
+    forum_url = None
+    if ticket.area is not None and "forums.ticket_thread" in current_app.view_functions:
+        forum_url = url_for("forums.ticket_thread", ticket_id=ticket.id)
     return render_template(
         "tickets/show.html",
+        forum_url=forum_url,
         ticket=ticket,
         mine=mine,
         following=services.is_following(current_user, ticket),
