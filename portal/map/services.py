@@ -19,7 +19,6 @@ from sqlalchemy import (
     literal_column,
     select,
     table,
-    text,
     type_coerce,
 )
 from sqlalchemy.sql import Select
@@ -32,6 +31,7 @@ from portal.tickets.models import Ticket
 EARTH_RADIUS = 6_371_008.8  # metres, mean
 METRES_PER_DEGREE = math.pi * EARTH_RADIUS / 180
 INDIVIDUAL_ZOOM = 16  # from this zoom on, a viewport shows single tickets
+OPEN_ONLY = (spatial.OPEN,)
 CELL_BUDGET = 2500  # at most this many grid cells in one viewport answer
 EXCERPT = 140  # characters of the description a marker carries
 
@@ -160,28 +160,27 @@ def _filtered(query: Select, filters: TicketFilter) -> Select:
 
 
 def _candidates(box: BBox, filters: TicketFilter) -> list[tuple]:
-    """(id, lat, lon) of the tickets in a box: from the R*Tree alone when it can
-    answer (its 32-bit centres are good to a few centimetres), else from tickets."""
+    """SQLite: (id, lat, lon) of the tickets in a box, from the R*Tree alone when it
+    can answer (its 32-bit centres are good to a few centimetres)."""
+    bounds = (box.south, box.north, box.west, box.east)
     plain = filters.service_codes is None and filters.since is None
-    plain = plain and filters.area_id is None
-    if (
-        db.engine.dialect.name == "sqlite"
-        and plain
-        and filters.statuses
-        in (
-            None,
-            (spatial.OPEN,),
-        )
-    ):
+    if plain and filters.area_id is None and filters.statuses in (None, OPEN_ONLY):
         tree = "ticket_rtree_open" if filters.open_only else "ticket_rtree"
-        statement = text(
-            f"SELECT id, (min_lat + max_lat) / 2, (min_lon + max_lon) / 2 FROM {tree} "
-            "WHERE max_lat >= :s AND min_lat <= :n AND max_lon >= :w AND min_lon <= :e"
-        )
-    else:
-        statement = _point_query(db.engine.dialect.name, filters)
-    params = {"w": box.west, "s": box.south, "e": box.east, "n": box.north}
-    return db.session.execute(statement, params).all()
+        # The driver's own cursor: thousands of plain tuples, no result rows to
+        # build (a third of nearby()'s time otherwise).
+        cursor = db.session.connection().connection.cursor()
+        try:
+            cursor.execute(
+                f"SELECT id, (min_lat + max_lat) / 2, (min_lon + max_lon) / 2 "
+                f"FROM {tree} WHERE max_lat >= ? AND min_lat <= ? "
+                "AND max_lon >= ? AND min_lon <= ?",
+                bounds,
+            )
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+    params = dict(zip("snwe", bounds, strict=True))
+    return db.session.execute(_point_query("sqlite", filters), params).all()
 
 
 @lru_cache(maxsize=256)
