@@ -96,6 +96,7 @@ def register_models() -> None:
     # Every model module, so migrations and relationships see all tables.
     import portal.areas.models  # noqa: F401
     import portal.auth.models  # noqa: F401
+    import portal.forums.models  # noqa: F401
     import portal.map.models  # noqa: F401
     import portal.tickets.models  # noqa: F401
 
@@ -106,9 +107,12 @@ def register_blueprints(app: Flask) -> None:
     from portal.apiv1 import init_api
     from portal.areas.views import bp as areas_bp
     from portal.auth.views import bp as auth_bp
+    from portal.forums.services import on_ticket_event
+    from portal.forums.views import bp as forums_bp
     from portal.home.views import bp as home_bp
     from portal.map.views import bp as map_bp
     from portal.tickets.open311 import bp as open311_bp
+    from portal.tickets.services import event_recorded
     from portal.tickets.views import bp as tickets_bp
 
     app.register_blueprint(home_bp)
@@ -117,6 +121,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(open311_bp)
     app.register_blueprint(map_bp)
     app.register_blueprint(tickets_bp)
+    app.register_blueprint(forums_bp)
+    event_recorded.connect(on_ticket_event)
     init_api(app)
 
 

@@ -64,6 +64,9 @@ class Config:
     PHOTO_MAX_SIDE = 2048  # re-encoded photos are at most this wide or tall
     FILING_LIMIT = "10 per hour;30 per day"
 
+    # Forums.
+    FORUM_DELETE_MINUTES = 30  # an author may delete a post this long after posting
+
     BABEL_DEFAULT_LOCALE = "en"
     LANGUAGES = ["en"]
 

@@ -3,6 +3,7 @@
 import re
 import secrets
 
+from blinker import Namespace
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +42,10 @@ def ref_in(text: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+# Other domains (the forums) hear of every history line, inside the same transaction.
+event_recorded = Namespace().signal("ticket-event-recorded")
+
+
 def record(ticket: Ticket, kind: str, source: str, notes=None, old=None, new=None):
     """Add a line to the ticket's history (committed with the caller's work)."""
     event = TicketEvent(
@@ -52,6 +57,7 @@ def record(ticket: Ticket, kind: str, source: str, notes=None, old=None, new=Non
         at=utcnow(),
     )
     ticket.events.append(event)
+    event_recorded.send(ticket, event=event)
     return event
 
 

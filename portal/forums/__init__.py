@@ -1,0 +1,1 @@
+"""Neighborhood forums: threads and posts per area, a thread per ticket, moderation."""

@@ -1,0 +1,275 @@
+"""Forum rules: who may read and write where, threads, replies, quotes, edits with
+their history, deletion by the author, and the thread of each ticket."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from portal.areas.models import Area
+from portal.auth.services import has_role
+from portal.dbtypes import utcnow
+from portal.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from portal.extensions import db
+from portal.forums.models import Post, PostRevision, Thread
+from portal.sanitize import render_markdown
+
+TITLE_MAX = 200
+POST_MAX = 20_000
+PAGE_SIZE = 30
+
+
+@dataclass
+class Page:
+    items: list
+    number: int
+    pages: int
+
+
+def can_moderate(user, area: Area | None) -> bool:
+    return has_role(user, "moderator", area)
+
+
+def _signed_in(user):
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise PermissionDenied(_("Sign in first."))
+    return user
+
+
+def _title(title: str) -> str:
+    title = " ".join((title or "").split())
+    if not title:
+        raise ValidationFailed(_("Give the thread a title."), "title")
+    if len(title) > TITLE_MAX:
+        raise ValidationFailed(_("Use at most 200 characters."), "title")
+    return title
+
+
+def _body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ValidationFailed(_("Write something first."), "body")
+    if len(body) > POST_MAX:
+        raise ValidationFailed(_("Use at most 20,000 characters."), "body")
+    return body
+
+
+def visible_thread(user, thread_id: int) -> Thread:
+    """The thread, if this user may see it. :raises NotFound: none, or not theirs to
+    see (deleted or unlisted threads are for moderators)."""
+    thread = db.session.get(Thread, thread_id)
+    if thread is None:
+        raise NotFound(_("There is no thread %(id)s.", id=thread_id), "thread")
+    hidden = thread.deleted_at is not None or thread.unlisted
+    if hidden and not can_moderate(user, thread.area):
+        raise NotFound(_("There is no thread %(id)s.", id=thread_id), "thread")
+    return thread
+
+
+def list_threads(user, area: Area, page: int = 1) -> Page:
+    """An area's threads: pinned first, then the latest activity."""
+    query = select(Thread).where(Thread.area_id == area.id)
+    if not can_moderate(user, area):
+        query = query.where(Thread.deleted_at.is_(None), Thread.unlisted.is_(False))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    rows = db.session.scalars(
+        query.order_by(Thread.pinned.desc(), Thread.last_post_at.desc(), Thread.id)
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+    )
+    return Page(list(rows), page, pages)
+
+
+def list_posts(user, thread: Thread, page: int = 1) -> Page:
+    """A thread's posts in order; deleted ones stay as placeholders."""
+    total = thread.post_count
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    rows = db.session.scalars(
+        select(Post)
+        .where(Post.thread_id == thread.id)
+        .order_by(Post.id)
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+    )
+    return Page(list(rows), page, pages)
+
+
+def first_post_id(thread: Thread) -> int | None:
+    return db.session.scalar(
+        select(func.min(Post.id)).where(Post.thread_id == thread.id)
+    )
+
+
+def page_of(post: Post) -> int:
+    before = db.session.scalar(
+        select(func.count())
+        .select_from(Post)
+        .where(Post.thread_id == post.thread_id, Post.id < post.id)
+    )
+    return before // PAGE_SIZE + 1
+
+
+def _add_post(thread: Thread, author, source: str, kind: str = "user") -> Post:
+    post = Post(
+        thread=thread,
+        author=author,
+        kind=kind,
+        source=source,
+        html=render_markdown(source),
+        created_at=utcnow(),
+    )
+    db.session.add(post)
+    thread.post_count = (thread.post_count or 0) + 1
+    thread.last_post_at = post.created_at
+    return post
+
+
+def create_thread(user, area: Area, title: str, body: str) -> Thread:
+    """:raises PermissionDenied: not signed in. :raises ValidationFailed: naming
+    title or body."""
+    user = _signed_in(user)
+    thread = Thread(area=area, author=user, title=_title(title), post_count=0)
+    db.session.add(thread)
+    _add_post(thread, user, _body(body))
+    db.session.commit()
+    return thread
+
+
+def quote(post: Post) -> str:
+    """Markdown quoting a post, with who wrote it."""
+    name = post.author.display_name if post.author else _("The city")
+    lines = "\n".join(f"> {line}" for line in post.source.splitlines())
+    return f"{_('%(name)s wrote:', name=name)}\n{lines}\n\n"
+
+
+def reply(user, thread_id: int, body: str, quote_id: int | None = None) -> Post:
+    """:raises Conflict: the thread is locked. :raises NotFound: no such thread
+    (or post to quote)."""
+    user = _signed_in(user)
+    thread = visible_thread(user, thread_id)
+    if thread.deleted_at is not None:
+        raise NotFound(_("There is no thread %(id)s.", id=thread_id), "thread")
+    if thread.locked and not can_moderate(user, thread.area):
+        raise Conflict(_("This thread is locked."), "thread")
+    source = _body(body)
+    if quote_id is not None:
+        quoted = db.session.get(Post, quote_id)
+        if quoted is None or quoted.thread_id != thread.id or quoted.hidden_at:
+            raise NotFound(_("There is no such post to quote."), "quote")
+        source = _body(quote(quoted) + source)
+    post = _add_post(thread, user, source)
+    db.session.commit()
+    return post
+
+
+def _own_post(user, post_id: int) -> Post:
+    user = _signed_in(user)
+    post = db.session.get(Post, post_id)
+    if post is None or post.deleted_at is not None:
+        raise NotFound(_("There is no post %(id)s.", id=post_id), "post")
+    visible_thread(user, post.thread_id)
+    if post.author_id != user.id and not can_moderate(user, post.thread.area):
+        raise PermissionDenied(_("Only its author can change this post."))
+    return post
+
+
+def edit_post(user, post_id: int, body: str, title: str | None = None) -> Post:
+    """Change a post (and the thread's title, from its first post); the history
+    keeps who changed what and when."""
+    post = _own_post(user, post_id)
+    if post.thread.locked and not can_moderate(user, post.thread.area):
+        raise Conflict(_("This thread is locked."), "thread")
+    source = _body(body)
+    thread = post.thread
+    is_first = first_post_id(thread) == post.id
+    new_title = _title(title) if title is not None and is_first else None
+    if source == post.source and new_title in (None, thread.title):
+        return post
+    post.revisions.append(
+        PostRevision(
+            editor=user,
+            at=utcnow(),
+            old_source=post.source,
+            new_source=source,
+            old_title=thread.title if new_title else None,
+            new_title=new_title,
+        )
+    )
+    post.source, post.html, post.edited_at = source, render_markdown(source), utcnow()
+    if new_title:
+        thread.title = new_title
+    db.session.commit()
+    return post
+
+
+def delete_post(user, post_id: int) -> Post:
+    """The author may delete within the window (moderators any time).
+
+    :raises Conflict: the window has passed.
+    """
+    post = _own_post(user, post_id)
+    window = timedelta(minutes=current_app.config["FORUM_DELETE_MINUTES"])
+    moderator = can_moderate(user, post.thread.area)
+    if not moderator and utcnow() - post.created_at > window:
+        raise Conflict(
+            _("Posts can be deleted for %(m)s minutes.", m=window.seconds // 60),
+            "post",
+        )
+    post.deleted_at = utcnow()
+    db.session.commit()
+    return post
+
+
+def ticket_thread(ticket) -> Thread:
+    """The ticket's thread in its area's forum, made when first needed."""
+    thread = db.session.scalar(select(Thread).where(Thread.ticket_id == ticket.id))
+    if thread is not None:
+        return thread
+    if ticket.area is None:
+        raise NotFound(_("This request is in no neighborhood's forum."), "ticket")
+    title = f"{ticket.service_name or ticket.service_code}: {ticket.address or ''}"
+    thread = Thread(
+        area=ticket.area, ticket=ticket, title=_title(title.strip(" :")), post_count=0
+    )
+    db.session.add(thread)
+    # The ticket's story so far, then every later change as it happens.
+    for event in ticket.events:
+        if event.kind == "status":
+            _add_post(thread, None, status_text(ticket, event), kind="system")
+    try:
+        db.session.commit()
+    except IntegrityError:  # made at the same moment by another request
+        db.session.rollback()
+        thread = db.session.scalar(select(Thread).where(Thread.ticket_id == ticket.id))
+    return thread
+
+
+def status_text(ticket, event) -> str:
+    """A status change as a system post's Markdown."""
+    if event.new_status == "closed":
+        text = _("The city closed this.")
+    elif event.old_status == "closed":
+        text = _("The city reopened this.")
+    else:
+        text = _("Status: %(status)s.", status=event.new_status or "")
+    if event.notes:
+        text += f" {event.notes}"
+    if ticket.agency:
+        text += f" — {ticket.agency}"
+    return text
+
+
+def on_ticket_event(ticket, event) -> None:
+    """A ticket's status changed: a system post in its thread, if it has one (added
+    to the caller's transaction)."""
+    if event.kind != "status":
+        return
+    thread = db.session.scalar(select(Thread).where(Thread.ticket_id == ticket.id))
+    if thread is not None:
+        _add_post(thread, None, status_text(ticket, event), kind="system")

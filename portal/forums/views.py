@@ -1,0 +1,155 @@
+"""Forum pages: an area's threads, a thread with its posts, writing and editing."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from portal.areas import services as areas
+from portal.errors import PortalError
+from portal.extensions import db
+from portal.forums import services
+from portal.forums.models import Post
+from portal.tickets.services import get_ticket
+
+bp = Blueprint("forums", __name__, url_prefix="/forums")
+
+
+class CsrfForm(FlaskForm):
+    """The forms here are plain HTML; Flask-WTF checks their CSRF token."""
+
+
+def post_url(post: Post) -> str:
+    """The page of its thread that shows the post, at the post."""
+    page = services.page_of(post)
+    return url_for(".thread", thread_id=post.thread_id, page=page) + f"#post-{post.id}"
+
+
+def _checked():
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+
+
+@bp.get("/<area_slug>/")
+def area_forum(area_slug: str):
+    area = areas.get_area(area_slug)
+    page = services.list_threads(current_user, area, request.args.get("page", 1, int))
+    return render_template(
+        "forums/area.html", area=area, page=page, form=CsrfForm(), errors={}, values={}
+    )
+
+
+@bp.post("/<area_slug>/")
+@login_required
+def new_thread(area_slug: str):
+    _checked()
+    area = areas.get_area(area_slug)
+    try:
+        thread = services.create_thread(
+            current_user,
+            area,
+            request.form.get("title", ""),
+            request.form.get("body", ""),
+        )
+    except PortalError as error:
+        page = services.list_threads(current_user, area)
+        return render_template(
+            "forums/area.html",
+            area=area,
+            page=page,
+            form=CsrfForm(),
+            errors=error.fields or {"form": error.message},
+            values=request.form,
+        ), error.status
+    return redirect(url_for(".thread", thread_id=thread.id))
+
+
+@bp.get("/threads/<int:thread_id>")
+def thread(thread_id: int, errors=None, status=200):
+    thread = services.visible_thread(current_user, thread_id)
+    page = services.list_posts(current_user, thread, request.args.get("page", 1, int))
+    return render_template(
+        "forums/thread.html",
+        thread=thread,
+        page=page,
+        form=CsrfForm(),
+        errors=errors or {},
+        values=request.form,
+        moderator=services.can_moderate(current_user, thread.area),
+        quoting=request.args.get("quote", type=int),
+    ), status
+
+
+@bp.post("/threads/<int:thread_id>")
+@login_required
+def reply(thread_id: int):
+    _checked()
+    try:
+        post = services.reply(
+            current_user,
+            thread_id,
+            request.form.get("body", ""),
+            request.form.get("quote", type=int),
+        )
+    except PortalError as error:
+        db.session.rollback()
+        return thread(thread_id, error.fields or {"form": error.message}, error.status)
+    page = services.list_posts(current_user, post.thread, 10**6).number
+    return redirect(
+        url_for(".thread", thread_id=thread_id, page=page) + f"#post-{post.id}"
+    )
+
+
+@bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(post_id: int):
+    post = db.session.get(Post, post_id)
+    if post is None:
+        abort(404)
+    errors = {}
+    if request.method == "POST":
+        _checked()
+        try:
+            services.edit_post(
+                current_user,
+                post_id,
+                request.form.get("body", ""),
+                request.form.get("title"),
+            )
+        except PortalError as error:
+            errors = error.fields or {"form": error.message}
+        else:
+            flash(_("Your post is changed; its history is kept."))
+            return redirect(
+                url_for(".thread", thread_id=post.thread_id) + f"#post-{post.id}"
+            )
+    return render_template(
+        "forums/edit.html",
+        post=post,
+        first=services.first_post_id(post.thread) == post.id,
+        form=CsrfForm(),
+        errors=errors,
+    ), (422 if errors else 200)
+
+
+@bp.post("/posts/<int:post_id>/delete")
+@login_required
+def delete(post_id: int):
+    _checked()
+    try:
+        post = services.delete_post(current_user, post_id)
+    except PortalError as error:
+        flash(error.message, "error")
+        post = db.session.get(Post, post_id)
+        if post is None:
+            abort(404)
+    else:
+        flash(_("Your post is deleted."))
+    return redirect(url_for(".thread", thread_id=post.thread_id))
+
+
+@bp.get("/tickets/<int:ticket_id>")
+def ticket_thread(ticket_id: int):
+    """The ticket's thread, made when first needed."""
+    thread = services.ticket_thread(get_ticket(ticket_id))
+    return redirect(url_for(".thread", thread_id=thread.id))
