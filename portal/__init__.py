@@ -134,11 +134,13 @@ def register_sandbox(app: Flask) -> None:
 
 def register_sockets(app: Flask) -> None:
     from portal.extensions import socketio
+    from portal.forums.sockets import ForumsNamespace
     from portal.map.sockets import MapNamespace
     from portal.sockets import PortalNamespace
 
     socketio.on_namespace(PortalNamespace("/"))
     socketio.on_namespace(MapNamespace("/map"))
+    socketio.on_namespace(ForumsNamespace("/forums"))
 
 
 def register_commands(app: Flask) -> None:

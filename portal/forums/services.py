@@ -270,6 +270,9 @@ def on_ticket_event(ticket, event) -> None:
     to the caller's transaction)."""
     if event.kind != "status":
         return
-    thread = db.session.scalar(select(Thread).where(Thread.ticket_id == ticket.id))
+    # No autoflush: the caller may be half-way through changing the ticket.
+    with db.session.no_autoflush:
+        thread = db.session.scalar(select(Thread).where(Thread.ticket_id == ticket.id))
     if thread is not None:
-        _add_post(thread, None, status_text(ticket, event), kind="system")
+        post = _add_post(thread, None, status_text(ticket, event), kind="system")
+        post.ticket_status = event.new_status  # for the live thread header

@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from portal.areas import services as areas
 from portal.errors import PortalError
 from portal.extensions import db
-from portal.forums import services
+from portal.forums import notify, services
 from portal.forums.models import Post
 from portal.tickets.services import get_ticket
 
@@ -94,10 +94,8 @@ def reply(thread_id: int):
     except PortalError as error:
         db.session.rollback()
         return thread(thread_id, error.fields or {"form": error.message}, error.status)
-    page = services.list_posts(current_user, post.thread, 10**6).number
-    return redirect(
-        url_for(".thread", thread_id=thread_id, page=page) + f"#post-{post.id}"
-    )
+    notify.post_created(post)
+    return redirect(post_url(post))
 
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
@@ -106,7 +104,7 @@ def edit(post_id: int):
     post = db.session.get(Post, post_id)
     if post is None:
         abort(404)
-    errors = {}
+    errors, status = {}, 200
     if request.method == "POST":
         _checked()
         try:
@@ -117,19 +115,20 @@ def edit(post_id: int):
                 request.form.get("title"),
             )
         except PortalError as error:
-            errors = error.fields or {"form": error.message}
+            db.session.rollback()
+            errors, status = error.fields or {"form": error.message}, error.status
         else:
+            notify.post_updated(post)
+            notify.thread_changed(post.thread)
             flash(_("Your post is changed; its history is kept."))
-            return redirect(
-                url_for(".thread", thread_id=post.thread_id) + f"#post-{post.id}"
-            )
+            return redirect(post_url(post))
     return render_template(
         "forums/edit.html",
         post=post,
         first=services.first_post_id(post.thread) == post.id,
         form=CsrfForm(),
         errors=errors,
-    ), (422 if errors else 200)
+    ), status
 
 
 @bp.post("/posts/<int:post_id>/delete")
@@ -144,6 +143,7 @@ def delete(post_id: int):
         if post is None:
             abort(404)
     else:
+        notify.post_updated(post)
         flash(_("Your post is deleted."))
     return redirect(url_for(".thread", thread_id=post.thread_id))
 

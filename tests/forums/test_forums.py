@@ -166,3 +166,29 @@ def test_the_pages(client, auth, alice, area):
         == 400
     )
     assert client.get("/forums/threads/9999").status_code == 404
+
+
+def test_editing_and_deleting_from_the_pages(client, auth, alice, bob, area):
+    thread = services.create_thread(alice, area, "Title", "first text")
+    post = services.list_posts(None, thread).items[0]
+    auth.login("bob@example.org")
+    token = csrf_token(client, f"/forums/threads/{thread.id}")
+    refused = client.post(
+        f"/forums/posts/{post.id}/edit", data={"csrf_token": token, "body": "bob's"}
+    )
+    assert refused.status_code == 403 and post.source == "first text"
+    auth.logout()
+    auth.login("alice@example.org")
+    token = csrf_token(client, f"/forums/posts/{post.id}/edit")
+    changed = client.post(
+        f"/forums/posts/{post.id}/edit",
+        data={"csrf_token": token, "body": "second text", "title": "Better title"},
+    )
+    assert changed.status_code == 302
+    db.session.expire_all()
+    assert post.source == "second text" and thread.title == "Better title"
+    history = client.get(f"/forums/posts/{post.id}/edit").data.decode()
+    assert "History" in history
+    client.post(f"/forums/posts/{post.id}/delete", data={"csrf_token": token})
+    page = client.get(f"/forums/threads/{thread.id}").data.decode()
+    assert "This post was deleted." in page and "second text" not in page

@@ -1,0 +1,28 @@
+"""Inbound Socket.IO for /forums: a page joins its thread's room, if it may see it.
+
+- client ``join`` ``{"thread": id}`` -> ack ``{"thread": id}``; refused with an
+  ``error`` event when the thread is not the user's to see.
+- server ``post_created``, ``post_updated``, ``post_hidden``, ``thread_changed``
+  (see notify.py).
+
+Socket events skip Flask's request pipeline, so each handler checks the user itself
+(the session is the one the socket carried at connect).
+"""
+
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.errors import ValidationFailed
+from portal.forums import services
+from portal.forums.notify import room
+from portal.sockets import PortalNamespace
+
+
+class ForumsNamespace(PortalNamespace):
+    def on_join(self, data):
+        thread_id = data.get("thread") if isinstance(data, dict) else None
+        if not isinstance(thread_id, int) or isinstance(thread_id, bool):
+            raise ValidationFailed(_("Give the thread's id."), "thread")
+        thread = services.visible_thread(current_user, thread_id)
+        self.join(room(thread.id))
+        return {"thread": thread.id}

@@ -1,0 +1,70 @@
+// A thread page kept live over /forums (room thread:<id>): new posts appear, edits
+// and hidden posts change in place, the ticket's status in the header follows the
+// city. Post bodies are the server's sanitized HTML; every other value is DOM text.
+(function () {
+  "use strict";
+  var box = document.getElementById("posts");
+  if (!box || !window.io) return;
+  var threadId = Number(box.dataset.thread);
+  var socket = window.io("/forums");
+
+  function header(post) {
+    var head = document.createElement("header");
+    head.className = "meta";
+    var who = post.kind === "system" ? box.dataset.msgCity : (post.author || box.dataset.msgFormer);
+    head.appendChild(document.createTextNode(who + " · "));
+    var time = document.createElement("time");
+    time.dateTime = post.created_at;
+    time.textContent = new Date(post.created_at).toLocaleString(document.documentElement.lang);
+    head.appendChild(time);
+    return head;
+  }
+
+  function body(post) {
+    var div = document.createElement("div");
+    div.className = "post-body";
+    div.innerHTML = post.html;  // sanitized by portal/sanitize.py when written
+    return div;
+  }
+
+  function render(post) {
+    var article = document.createElement("article");
+    article.className = "post post-" + (post.kind === "system" ? "system" : "user");
+    article.id = "post-" + Number(post.id);
+    article.appendChild(header(post));
+    article.appendChild(body(post));
+    return article;
+  }
+
+  socket.on("connect", function () {
+    socket.emit("join", { thread: threadId }, function () { document.body.dataset.live = "yes"; });
+  });
+  socket.on("post_created", function (post) {
+    if (post.thread_id !== threadId || document.getElementById("post-" + Number(post.id))) return;
+    box.appendChild(render(post));
+    if (post.ticket_status) {
+      var badge = document.getElementById("thread-ticket-status");
+      if (badge) badge.textContent = post.ticket_status;
+    }
+  });
+  socket.on("post_updated", function (post) {
+    var article = document.getElementById("post-" + Number(post.id));
+    if (!article) return;
+    var old = article.querySelector(".post-body");
+    if (old) old.replaceWith(body(post));
+  });
+  socket.on("post_hidden", function (post) {
+    var article = document.getElementById("post-" + Number(post.id));
+    if (!article) return;
+    var note = document.createElement("p");
+    note.className = "meta";
+    note.textContent = box.dataset.msgHidden;
+    var old = article.querySelector(".post-body");
+    if (old) old.replaceWith(note);
+  });
+  socket.on("thread_changed", function (thread) {
+    if (thread.id !== threadId) return;
+    var title = document.querySelector("h1");
+    if (title) title.textContent = thread.title;
+  });
+})();
