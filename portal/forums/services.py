@@ -100,6 +100,12 @@ def list_posts(user, thread: Thread, page: int = 1) -> Page:
     return Page(list(rows), page, pages)
 
 
+def last_post_id(thread: Thread) -> int | None:
+    return db.session.scalar(
+        select(func.max(Post.id)).where(Post.thread_id == thread.id)
+    )
+
+
 def first_post_id(thread: Thread) -> int | None:
     return db.session.scalar(
         select(func.min(Post.id)).where(Post.thread_id == thread.id)

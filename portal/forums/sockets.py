@@ -1,6 +1,6 @@
 """Inbound Socket.IO for /forums: a page joins its thread's room, if it may see it.
 
-- client ``join`` ``{"thread": id}`` -> ack ``{"thread": id}``; refused with an
+- client ``join`` ``{"thread": id}`` -> ack ``{"thread", "last_post"}``; refused with an
   ``error`` event when the thread is not the user's to see.
 - server ``post_created``, ``post_updated``, ``post_hidden``, ``thread_changed``
   (see notify.py).
@@ -25,4 +25,5 @@ class ForumsNamespace(PortalNamespace):
             raise ValidationFailed(_("Give the thread's id."), "thread")
         thread = services.visible_thread(current_user, thread_id)
         self.join(room(thread.id))
-        return {"thread": thread.id}
+        # The page may have missed posts made between its load and this join.
+        return {"thread": thread.id, "last_post": services.last_post_id(thread)}

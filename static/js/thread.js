@@ -36,8 +36,22 @@
     return article;
   }
 
+  function lastShown() {
+    var ids = Array.prototype.map.call(box.querySelectorAll("article.post"), function (a) {
+      return Number(a.id.replace("post-", ""));
+    });
+    return ids.length ? Math.max.apply(null, ids) : 0;
+  }
+
   socket.on("connect", function () {
-    socket.emit("join", { thread: threadId }, function () { document.body.dataset.live = "yes"; });
+    socket.emit("join", { thread: threadId }, function (answer) {
+      // Posts made between this page's load and the join: show them by reloading.
+      if (answer && box.dataset.lastPage === "yes" && answer.last_post > lastShown()) {
+        window.location.reload();
+        return;
+      }
+      document.body.dataset.live = "yes";
+    });
   });
   socket.on("post_created", function (post) {
     if (post.thread_id !== threadId || document.getElementById("post-" + Number(post.id))) return;

@@ -19,6 +19,10 @@ def joined(app, client=None, thread_id=None):
     return socket, answer
 
 
+def thread_last_post(thread):
+    return services.last_post_id(thread)
+
+
 def events(socket, name):
     return [e["args"][0] for e in socket.get_received("/forums") if e["name"] == name]
 
@@ -30,7 +34,7 @@ def test_a_reply_reaches_every_page_of_the_thread(
     author = make_user(email="w@example.org")
     thread = services.create_thread(author, area, "Lights", "Out again")
     reader, answer = joined(app, thread_id=thread.id)
-    assert answer == {"thread": thread.id}
+    assert answer == {"thread": thread.id, "last_post": thread_last_post(thread)}
     auth.login("w@example.org")
     token = csrf_token(client, f"/forums/threads/{thread.id}")
     client.post(
