@@ -1,11 +1,51 @@
-"""Security headers (Talisman CSP: the portal and tile server only), JSON limits."""
+"""Security headers (Talisman CSP: the portal and tile server only), JSON limits, and
+text no database can store."""
 
 from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
+from flask_babel import gettext as _
 
+from portal.errors import ValidationFailed
 from portal.extensions import talisman
+
+
+def _nul_field(value, name: str) -> str | None:
+    if isinstance(value, str):
+        return name if "\x00" in value else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _nul_field(item, f"{name}.{key}" if name else str(key))
+        if found:
+            return found
+    return None
+
+
+def refuse_nul_characters() -> None:
+    """A NUL character is valid UTF-8 but PostgreSQL cannot store it: every form,
+    query and JSON body with one is refused up front, naming the field.
+
+    :raises ValidationFailed: 422, for the first field holding one.
+    """
+    for source in (request.args, request.form):
+        for name, value in source.items(multi=True):
+            if "\x00" in value or "\x00" in name:
+                raise ValidationFailed(
+                    _("Contains characters that are not valid text."), name
+                )
+    if request.is_json:
+        body = request.get_json(silent=True)
+        field = _nul_field(body, "")
+        if field:
+            raise ValidationFailed(
+                _("Contains characters that are not valid text."), field
+            )
 
 
 class SafeJSONProvider(DefaultJSONProvider):
@@ -45,6 +85,7 @@ def content_security_policy(app: Flask) -> dict:
 
 
 def init_security(app: Flask) -> None:
+    app.before_request(refuse_nul_characters)
     app.json_provider_class = SafeJSONProvider
     app.json = SafeJSONProvider(app)
     talisman.init_app(

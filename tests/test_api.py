@@ -205,3 +205,20 @@ def test_unexpected_errors_are_500_json_without_details(make_app):
     assert response.status_code == 500
     assert response.json["error"]["code"] == "internal_error"
     assert "secret internals" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "kwargs", "field"),
+    [
+        ("/map/list?q=a%00b", {}, "q"),
+        ("/auth/login", {"data": {"email": "a\x00@b.org", "password": "x"}}, "email"),
+        ("/api/v1/me/tokens", {"json": {"name": "x\x00y"}}, "name"),
+        ("/api/v1/me/tokens", {"json": {"list": [{"deep": "\x00"}]}}, "list.0.deep"),
+    ],
+)
+def test_nul_characters_are_refused_naming_the_field(client, path, kwargs, field):
+    method = client.post if kwargs else client.get
+    answer = method(path, **kwargs)
+    assert answer.status_code == 422
+    if answer.is_json:
+        assert field in answer.get_json()["error"]["fields"]

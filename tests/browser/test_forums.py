@@ -56,7 +56,9 @@ def test_xss_written_through_the_forms_runs_nowhere(browser, live_server, thread
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto("/forums/fishtown/")
     page.get_by_label("Title").fill(VECTORS[0])
-    page.get_by_label("Message").fill("\n\n".join(VECTORS))
+    # (A NUL character is refused before any of this: see tests/test_api.py.)
+    storable = [vector for vector in VECTORS if "\x00" not in vector]
+    page.get_by_label("Message").fill("\n\n".join(storable))
     page.get_by_role("button", name="Post the thread").click()
     page.wait_for_url("**/forums/threads/*")
     page.get_by_label("Message").fill(VECTORS[-5])
