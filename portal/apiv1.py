@@ -55,6 +55,7 @@ SECURITY = [{"bearerAuth": []}, {"sessionCookie": []}]
 def init_api(app: Flask) -> None:
     from portal.areas.api import blp as areas_blp
     from portal.auth.api import blp as auth_blp
+    from portal.forums.api import blp as forums_blp
     from portal.map.api import blp as map_blp
     from portal.tickets.api import blp as tickets_blp
     from portal.tickets.services_api import blp as services_blp
@@ -88,6 +89,7 @@ def init_api(app: Flask) -> None:
         (map_blp, "/api/v1/tickets"),
         (tickets_blp, "/api/v1/tickets"),
         (services_blp, "/api/v1/services"),
+        (forums_blp, "/api/v1"),
     )
     for blueprint, prefix in mounted:
         api.register_blueprint(blueprint, url_prefix=prefix)

@@ -66,6 +66,7 @@ class Config:
 
     # Forums.
     FORUM_DELETE_MINUTES = 30  # an author may delete a post this long after posting
+    FORUM_FLAG_THRESHOLD = 3  # distinct flags that hide a post until a moderator looks
 
     BABEL_DEFAULT_LOCALE = "en"
     LANGUAGES = ["en"]

@@ -54,6 +54,8 @@ class Post(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hidden_reason: Mapped[str | None] = mapped_column(String(500))
+    # Hidden by flags and waiting for a moderator (rather than hidden by one).
+    held: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     thread: Mapped[Thread] = relationship()
     author = relationship("User")
@@ -82,3 +84,27 @@ class PostRevision(db.Model):
 
     post: Mapped[Post] = relationship(back_populates="revisions")
     editor = relationship("User")
+
+
+FLAG_REASONS = ("spam", "abuse", "off_topic", "private", "other")
+
+
+class PostFlag(db.Model):
+    """One resident's flag on a post (at most one each), until a moderator decides."""
+
+    __tablename__ = "post_flags"
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    reason: Mapped[str] = mapped_column(String(20))  # one of FLAG_REASONS
+    text: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when a moderator dealt with the flag (approved, hid, deleted or dismissed).
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    post: Mapped[Post] = relationship()
+    user = relationship("User")

@@ -33,7 +33,7 @@ def can_moderate(user, area: Area | None) -> bool:
     return has_role(user, "moderator", area)
 
 
-def _signed_in(user):
+def signed_in(user):
     if user is None or not getattr(user, "is_authenticated", False):
         raise PermissionDenied(_("Sign in first."))
     return user
@@ -139,7 +139,7 @@ def _add_post(thread: Thread, author, source: str, kind: str = "user") -> Post:
 def create_thread(user, area: Area, title: str, body: str) -> Thread:
     """:raises PermissionDenied: not signed in. :raises ValidationFailed: naming
     title or body."""
-    user = _signed_in(user)
+    user = signed_in(user)
     thread = Thread(area=area, author=user, title=_title(title), post_count=0)
     db.session.add(thread)
     _add_post(thread, user, _body(body))
@@ -157,7 +157,7 @@ def quote(post: Post) -> str:
 def reply(user, thread_id: int, body: str, quote_id: int | None = None) -> Post:
     """:raises Conflict: the thread is locked. :raises NotFound: no such thread
     (or post to quote)."""
-    user = _signed_in(user)
+    user = signed_in(user)
     thread = visible_thread(user, thread_id)
     if thread.deleted_at is not None:
         raise NotFound(_("There is no thread %(id)s.", id=thread_id), "thread")
@@ -175,7 +175,7 @@ def reply(user, thread_id: int, body: str, quote_id: int | None = None) -> Post:
 
 
 def _own_post(user, post_id: int) -> Post:
-    user = _signed_in(user)
+    user = signed_in(user)
     post = db.session.get(Post, post_id)
     if post is None or post.deleted_at is not None:
         raise NotFound(_("There is no post %(id)s.", id=post_id), "post")

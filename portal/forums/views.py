@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from portal.areas import services as areas
 from portal.errors import PortalError
 from portal.extensions import db
-from portal.forums import notify, services
+from portal.forums import flags, notify, services
 from portal.forums.models import Post
 from portal.tickets.services import get_ticket
 
@@ -146,6 +146,30 @@ def delete(post_id: int):
         notify.post_updated(post)
         flash(_("Your post is deleted."))
     return redirect(url_for(".thread", thread_id=post.thread_id))
+
+
+@bp.post("/posts/<int:post_id>/flag")
+@login_required
+def flag(post_id: int):
+    _checked()
+    try:
+        post, held = flags.flag_post(
+            current_user,
+            post_id,
+            request.form.get("reason", ""),
+            request.form.get("text", ""),
+        )
+    except PortalError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        post = db.session.get(Post, post_id)
+        if post is None:
+            abort(404)
+    else:
+        if held:
+            notify.post_hidden(post)
+        flash(_("Thank you: a moderator will look at this post."))
+    return redirect(post_url(post))
 
 
 @bp.get("/tickets/<int:ticket_id>")

@@ -6,6 +6,7 @@ import pytest
 
 from portal.auth import services
 from portal.extensions import db
+from portal.forums import services as forums
 from portal.tickets.models import CityService, Ticket
 from tests.browser.conftest import keep_offline
 from tests.conftest import PASSWORD
@@ -101,6 +102,7 @@ def world(make_area, make_user):
         )
     )
     db.session.commit()
+    forums.create_thread(user, area, "Trash day", "Moved to **Tuesday**")
     return user
 
 
@@ -116,6 +118,8 @@ def world(make_area, make_user):
         "/map",
         "/map/list?near=39.953,-75.145",
         "/tickets/7",
+        "/forums/old-city/",
+        "/forums/threads/1",
     ],
 )
 def test_public_pages_have_no_violations(audit, world, path):
@@ -124,6 +128,11 @@ def test_public_pages_have_no_violations(audit, world, path):
 
 def test_profile_has_no_violations(audit, world):
     assert audit("/auth/profile", email="amy@example.org") == []
+
+
+def test_a_thread_with_its_forms_has_no_violations(audit, world, make_user):
+    make_user(email="reader@example.org")
+    assert audit("/forums/threads/1", email="reader@example.org") == []
 
 
 @pytest.mark.parametrize(
