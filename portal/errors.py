@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -107,7 +107,10 @@ _MESSAGES = {
     403: lambda: _("You do not have permission to do that."),
     404: lambda: _("We could not find that page."),
     405: lambda: _("That action is not allowed here."),
-    413: lambda: _("What you sent is too large: the portal accepts at most 12 MB."),
+    413: lambda: _(
+        "What you sent is too large: the portal accepts at most %(mb)s MB.",
+        mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
+    ),
     422: lambda: _("Some of what you sent is not valid."),
     429: lambda: _("Too many requests. Please wait a few minutes and try again."),
 }

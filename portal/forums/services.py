@@ -69,14 +69,19 @@ def visible_thread(user, thread_id: int) -> Thread:
     return thread
 
 
+def _clamp(page: int, total: int) -> tuple[int, int]:
+    """The page asked for, kept within 1..pages, and the number of pages."""
+    pages = max(1, -(-total // PAGE_SIZE))
+    return min(max(1, page), pages), pages
+
+
 def list_threads(user, area: Area, page: int = 1) -> Page:
     """An area's threads: pinned first, then the latest activity."""
     query = select(Thread).where(Thread.area_id == area.id)
     if not can_moderate(user, area):
         query = query.where(Thread.deleted_at.is_(None), Thread.unlisted.is_(False))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, page), pages)
+    page, pages = _clamp(page, total)
     rows = db.session.scalars(
         query.order_by(Thread.pinned.desc(), Thread.last_post_at.desc(), Thread.id)
         .offset((page - 1) * PAGE_SIZE)
@@ -85,11 +90,10 @@ def list_threads(user, area: Area, page: int = 1) -> Page:
     return Page(list(rows), page, pages)
 
 
-def list_posts(user, thread: Thread, page: int = 1) -> Page:
-    """A thread's posts in order; deleted ones stay as placeholders."""
-    total = thread.post_count
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, page), pages)
+def list_posts(thread: Thread, page: int = 1) -> Page:
+    """A thread's posts in order; deleted and hidden ones stay (pages show them as
+    placeholders to those who may not read them)."""
+    page, pages = _clamp(page, thread.post_count)
     rows = db.session.scalars(
         select(Post)
         .where(Post.thread_id == thread.id)

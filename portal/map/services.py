@@ -180,12 +180,13 @@ def _candidates(box: BBox, filters: TicketFilter) -> list[tuple]:
         finally:
             cursor.close()
     params = dict(zip("snwe", bounds, strict=True))
-    return db.session.execute(_point_query("sqlite", filters), params).all()
+    return db.session.execute(_point_query(filters), params).all()
 
 
 @lru_cache(maxsize=256)
-def _point_query(dialect: str, filters: TicketFilter):
-    query = _box_query(dialect, filters, False)
+def _point_query(filters: TicketFilter):
+    """SQLite, with filters the R*Tree cannot answer: ids and points via tickets."""
+    query = _box_query("sqlite", filters, False)
     return query.with_only_columns(_T.id, _T.lat, _T.lon)
 
 

@@ -13,9 +13,9 @@ from portal.errors import NotFound, ValidationFailed
 from portal.extensions import db, limiter
 from portal.tickets import filing as filing_rules
 from portal.tickets.filing import Filing
+from portal.tickets.inputs import filer_key, filing_from_form, filing_limit, photo_url
 from portal.tickets.models import Ticket
 from portal.tickets.services import me_too, retry_ticket, set_following
-from portal.tickets.views import filer_key, filing_from_form, filing_limit, photo_url
 
 blp = Blueprint("tickets_api", __name__, description="City tickets.")
 

@@ -23,24 +23,16 @@ from portal.extensions import limiter
 from portal.map.page import build_map
 from portal.tickets import filing as filing_rules
 from portal.tickets import photos, services
-from portal.tickets.filing import DuplicatesFound, Filing, LocationCheck
+from portal.tickets.filing import DuplicatesFound, LocationCheck
+from portal.tickets.inputs import filer_key, filing_from_form, filing_limit, photo_url
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
 PHOTO_NAME = re.compile(r"^[a-z0-9]{24}(\.thumb)?\.jpg$")
-ATTRIBUTE = re.compile(r"^attribute\[([^\]]{1,64})\]$")
 
 
 class ActionForm(FlaskForm):
-    """A button's form: only the CSRF token."""
-
-
-def filer_key() -> str:
-    user = current_user
-    return f"file:{user.id}" if user.is_authenticated else f"file:{request.remote_addr}"
-
-
-def filing_limit() -> str:
-    return current_app.config["FILING_LIMIT"]
+    """Renders the CSRF token into a button's form (CSRFProtect checks every POST
+    before the view runs, with its own message)."""
 
 
 @bp.get("/<int:ticket_id>")
@@ -69,8 +61,6 @@ def show(ticket_id: int):
 @bp.post("/<int:ticket_id>/follow")
 @login_required
 def follow(ticket_id: int):
-    if not ActionForm().validate_on_submit():
-        abort(400)
     follow = request.form.get("action") != "unfollow"
     services.set_following(current_user, ticket_id, follow)
     flash(_("You follow this request.") if follow else _("You no longer follow it."))
@@ -80,8 +70,6 @@ def follow(ticket_id: int):
 @bp.post("/<int:ticket_id>/me-too")
 @login_required
 def me_too(ticket_id: int):
-    if not ActionForm().validate_on_submit():
-        abort(400)
     try:
         services.me_too(current_user, ticket_id)
         flash(_("Counted: you have this problem too. You now follow the request."))
@@ -97,37 +85,6 @@ def photo(name: str):
     response = send_from_directory(photos.photo_dir(), name, mimetype="image/jpeg")
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
-
-
-def photo_url(key: str) -> str:
-    return url_for("tickets.photo", name=f"{key}.jpg", _external=True)
-
-
-def filing_from_form(form, files) -> Filing:
-    attributes: dict = {}
-    for name in form:
-        match = ATTRIBUTE.match(name)
-        if match:
-            values = form.getlist(name)
-            attributes[match.group(1)] = values if len(values) > 1 else values[0]
-
-    def number(name):
-        value = form.get(name, "").strip()
-        return value or None
-
-    return Filing(
-        service_code=form.get("service_code", ""),
-        description=form.get("description", ""),
-        attributes=attributes,
-        lat=number("lat"),
-        lon=number("lon"),
-        device_lat=number("device_lat"),
-        device_lon=number("device_lon"),
-        address=form.get("address", ""),
-        location_choice=form.get("location_choice", ""),
-        not_duplicate=form.get("not_duplicate") == "1",
-        photos=[f.read() for f in files.getlist("photo") if f and f.filename],
-    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -150,8 +107,6 @@ def new():
         except PortalError as error:
             context["errors"] = error.fields
     if request.method == "POST" and service is not None:
-        if not form.validate_on_submit():
-            abort(400)
         try:
             ticket = filing_rules.file_ticket(
                 current_user, filing_from_form(request.form, request.files), photo_url

@@ -16,7 +16,7 @@ def post(make_area, make_user):
     area = make_area("Fishtown")
     author = make_user(email="author@example.org", name="Author")
     thread = services.create_thread(author, area, "Thread", "Buy cheap pills")
-    return services.list_posts(None, thread).items[0]
+    return services.list_posts(thread).items[0]
 
 
 def flag(client, post_id, **body):

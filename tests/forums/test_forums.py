@@ -35,7 +35,7 @@ def test_a_thread_and_its_replies(alice, bob, area):
     assert thread.title == "Broken light" and thread.post_count == 1
     post = services.reply(bob, thread.id, "Same here")
     assert post.html == "<p>Same here</p>" and thread.post_count == 2
-    [first, _reply] = services.list_posts(None, thread).items
+    [first, _reply] = services.list_posts(thread).items
     assert first.html == "<p>It is <strong>dark</strong></p>"
 
 
@@ -59,7 +59,7 @@ def test_signing_in_is_needed_to_write(area):
 
 def test_quoting_names_the_author(alice, bob, area):
     thread = services.create_thread(alice, area, "Trash day", "Line one\nLine two")
-    first = services.list_posts(None, thread).items[0]
+    first = services.list_posts(thread).items[0]
     post = services.reply(bob, thread.id, "Agreed", quote_id=first.id)
     assert post.source.startswith("Alice wrote:\n> Line one\n> Line two")
     assert "<blockquote>" in post.html
@@ -75,7 +75,7 @@ def test_a_locked_thread_takes_no_replies(alice, bob, area):
 
 def test_edits_keep_their_history_and_only_the_author_edits(alice, bob, area):
     thread = services.create_thread(alice, area, "Old title", "old text")
-    post = services.list_posts(None, thread).items[0]
+    post = services.list_posts(thread).items[0]
     with pytest.raises(PermissionDenied):
         services.edit_post(bob, post.id, "mine now")
     services.edit_post(alice, post.id, "new text", title="New title")
@@ -133,7 +133,7 @@ def test_a_ticket_thread_tells_the_ticket_story(area):
     ticket.status = "closed"
     record(ticket, "status", "sync", notes="Case resolved.", old="open", new="closed")
     db.session.commit()
-    posts = services.list_posts(None, thread).items
+    posts = services.list_posts(thread).items
     assert [p.kind for p in posts] == ["system", "system"]
     assert posts[-1].source == (
         "The city closed this. Case resolved. — Streets Department"
@@ -170,7 +170,7 @@ def test_the_pages(client, auth, alice, area):
 
 def test_editing_and_deleting_from_the_pages(client, auth, alice, bob, area):
     thread = services.create_thread(alice, area, "Title", "first text")
-    post = services.list_posts(None, thread).items[0]
+    post = services.list_posts(thread).items[0]
     auth.login("bob@example.org")
     token = csrf_token(client, f"/forums/threads/{thread.id}")
     refused = client.post(
@@ -192,3 +192,21 @@ def test_editing_and_deleting_from_the_pages(client, auth, alice, bob, area):
     client.post(f"/forums/posts/{post.id}/delete", data={"csrf_token": token})
     page = client.get(f"/forums/threads/{thread.id}").data.decode()
     assert "This post was deleted." in page and "second text" not in page
+
+
+def test_long_threads_are_paged_and_a_reply_lands_on_its_page(
+    client, auth, alice, area
+):
+    thread = services.create_thread(alice, area, "Long", "first")
+    for number in range(services.PAGE_SIZE):
+        services.reply(alice, thread.id, f"reply {number}")
+    first = client.get(f"/forums/threads/{thread.id}").data.decode()
+    assert f'href="/forums/threads/{thread.id}?page=2"' in first
+    assert "reply 29" not in first
+    auth.login("alice@example.org")
+    token = csrf_token(client, f"/forums/threads/{thread.id}")
+    answer = client.post(
+        f"/forums/threads/{thread.id}", data={"csrf_token": token, "body": "last"}
+    )
+    assert "page=2#post-" in answer.location
+    assert "last" in client.get(answer.location).data.decode()
