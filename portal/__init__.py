@@ -107,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.apiv1 import init_api
     from portal.areas.views import bp as areas_bp
     from portal.auth.views import bp as auth_bp
+    from portal.forums.moderation_views import bp as moderation_bp
     from portal.forums.services import on_ticket_event
     from portal.forums.views import bp as forums_bp
     from portal.home.views import bp as home_bp
@@ -122,6 +123,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(map_bp)
     app.register_blueprint(tickets_bp)
     app.register_blueprint(forums_bp)
+    app.register_blueprint(moderation_bp)
     event_recorded.connect(on_ticket_event)
     init_api(app)
 
@@ -136,8 +138,9 @@ def register_sockets(app: Flask) -> None:
     from portal.extensions import socketio
     from portal.forums.sockets import ForumsNamespace
     from portal.map.sockets import MapNamespace
-    from portal.sockets import PortalNamespace
+    from portal.sockets import PortalNamespace, init_socket_limits
 
+    init_socket_limits(app)
     socketio.on_namespace(PortalNamespace("/"))
     socketio.on_namespace(MapNamespace("/map"))
     socketio.on_namespace(ForumsNamespace("/forums"))

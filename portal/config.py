@@ -67,6 +67,13 @@ class Config:
     # Forums.
     FORUM_DELETE_MINUTES = 30  # an author may delete a post this long after posting
     FORUM_FLAG_THRESHOLD = 3  # distinct flags that hide a post until a moderator looks
+    FORUM_NEW_ACCOUNT_DAYS = 3  # accounts younger than this count as new
+    FORUM_HOLD_FIRST_POSTS = 0  # hold this many first posts of new accounts (0: none)
+    # Threads and replies per account (Flask-Limiter syntax); new accounts get less.
+    FORUM_POST_LIMIT = "10 per minute;200 per day"
+    FORUM_POST_LIMIT_NEW = "3 per minute;30 per day"
+    FORUM_FLAG_LIMIT = "20 per hour"
+    SOCKET_EVENT_LIMIT = "20 per 10 seconds"  # per connection, any namespace
 
     BABEL_DEFAULT_LOCALE = "en"
     LANGUAGES = ["en"]

@@ -27,7 +27,12 @@ class User(UserMixin, db.Model):
         ForeignKey("areas.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Moderators' sanctions: a suspended account cannot sign in, a silenced one cannot
+    # post; each ends by itself at its time.
     suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspend_reason: Mapped[str | None] = mapped_column(String(500))
+    silenced_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    silence_reason: Mapped[str | None] = mapped_column(String(500))
 
     home_area = relationship("Area")
     grants: Mapped[list["RoleGrant"]] = relationship(
@@ -45,6 +50,10 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:
         return self.suspended_until is None or self.suspended_until <= utcnow()
+
+    @property
+    def is_silenced(self) -> bool:
+        return self.silenced_until is not None and self.silenced_until > utcnow()
 
     @property
     def roles(self) -> set[str]:

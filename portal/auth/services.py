@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +36,11 @@ def _digest(secret: str) -> str:
     # Keys and tokens are 256-bit random values, so a fast hash is enough to keep them
     # useless if the table leaks; passwords get the slow hash.
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def session_tag(key: str) -> str:
+    """A short public name for a login session (its sockets' room), not the key."""
+    return _digest("socket-room:" + key)[:24]
 
 
 def _hash_password(password: str) -> str:
@@ -128,7 +134,11 @@ def authenticate(email: str, password: str) -> User:
         raise wrong
     if not user.is_active:
         raise AuthenticationFailed(
-            _("This account is suspended until %(when)s.", when=user.suspended_until),
+            _(
+                "This account is suspended until %(when)s. Reason: %(reason)s",
+                when=format_datetime(user.suspended_until, "medium"),
+                reason=user.suspend_reason or "",
+            ),
             field="email",
         )
     return user

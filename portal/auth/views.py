@@ -26,6 +26,7 @@ from portal.auth.forms import (
 )
 from portal.errors import PortalError
 from portal.extensions import limiter
+from portal.sockets import close_login_sockets
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -138,7 +139,9 @@ def login():
 def logout():
     form = ConfirmForm()
     if form.validate_on_submit() and current_user.is_authenticated:
-        services.end_session(current_user.session_key)
+        key = current_user.session_key
+        services.end_session(key)
+        close_login_sockets(key)  # the page's open sockets end with the session
         logout_user()
         session.clear()
         flash(_("You are signed out."))

@@ -1,14 +1,82 @@
-"""JSON API v1 for the forums: flags on posts (threads and moderation follow)."""
+"""JSON API v1 for the forums: threads of an area, a thread with its posts, writing,
+and flags. The same rules as the pages (forums.services)."""
 
 import marshmallow as ma
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 
 from portal.apiv1 import SECURITY, Text
-from portal.forums import flags, notify
-from portal.forums.models import FLAG_REASONS
+from portal.areas import services as areas
+from portal.forums import flags, limits, notify, services
+from portal.forums.models import FLAG_REASONS, Post, Thread
 
 blp = Blueprint("forums_api", __name__, description="Neighborhood forums.")
+
+
+class ThreadSchema(ma.Schema):
+    id = ma.fields.Integer()
+    area = ma.fields.String(metadata={"description": "The area's slug."})
+    title = ma.fields.String()
+    author = ma.fields.String(allow_none=True)
+    ticket = ma.fields.Integer(
+        allow_none=True, metadata={"description": "The city ticket it is about."}
+    )
+    ticket_status = ma.fields.String(allow_none=True)
+    pinned = ma.fields.Boolean()
+    locked = ma.fields.Boolean()
+    unlisted = ma.fields.Boolean()
+    deleted = ma.fields.Boolean()
+    post_count = ma.fields.Integer()
+    created_at = ma.fields.DateTime()
+    last_post_at = ma.fields.DateTime()
+
+
+class PostSchema(ma.Schema):
+    id = ma.fields.Integer()
+    thread = ma.fields.Integer()
+    kind = ma.fields.String(metadata={"description": "user, or system (the city)"})
+    author = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+    edited_at = ma.fields.DateTime(allow_none=True)
+    html = ma.fields.String(
+        metadata={"description": "Sanitized HTML; empty when hidden from you."}
+    )
+    hidden = ma.fields.Boolean()
+    held = ma.fields.Boolean(metadata={"description": "Waiting for a moderator."})
+    deleted = ma.fields.Boolean()
+    reason = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "Why it is hidden (its author and moderators)."},
+    )
+
+
+class ThreadPage(ma.Schema):
+    threads = ma.fields.List(ma.fields.Nested(ThreadSchema))
+    page = ma.fields.Integer()
+    pages = ma.fields.Integer()
+
+
+class ThreadWithPosts(ma.Schema):
+    thread = ma.fields.Nested(ThreadSchema)
+    posts = ma.fields.List(ma.fields.Nested(PostSchema))
+    page = ma.fields.Integer()
+    pages = ma.fields.Integer()
+
+
+class PageQuery(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+
+
+class NewThread(ma.Schema):
+    title = Text(required=True, validate=ma.validate.Length(max=services.TITLE_MAX))
+    body = Text(required=True, validate=ma.validate.Length(max=services.POST_MAX))
+
+
+class NewPost(ma.Schema):
+    body = Text(required=True, validate=ma.validate.Length(max=services.POST_MAX))
+    quote = ma.fields.Integer(
+        load_default=None, metadata={"description": "Id of a post to quote."}
+    )
 
 
 class FlagSchema(ma.Schema):
@@ -23,6 +91,113 @@ class FlagResult(ma.Schema):
     )
 
 
+def thread_view(thread: Thread) -> dict:
+    return {
+        "id": thread.id,
+        "area": thread.area.slug,
+        "title": thread.title,
+        "author": thread.author.display_name if thread.author else None,
+        "ticket": thread.ticket_id,
+        "ticket_status": thread.ticket.status if thread.ticket else None,
+        "pinned": thread.pinned,
+        "locked": thread.locked,
+        "unlisted": thread.unlisted,
+        "deleted": thread.deleted_at is not None,
+        "post_count": thread.post_count,
+        "created_at": thread.created_at,
+        "last_post_at": thread.last_post_at,
+    }
+
+
+def post_view(post: Post, moderator: bool) -> dict:
+    """A post as this reader may see it: hidden text only for moderators, and for
+    its author while it is not deleted."""
+    own = current_user.is_authenticated and current_user.id == post.author_id
+    hidden = post.hidden_at is not None or post.deleted_at is not None
+    readable = not hidden or moderator or (own and post.deleted_at is None)
+    return {
+        "id": post.id,
+        "thread": post.thread_id,
+        "kind": post.kind,
+        "author": post.author.display_name if post.author else None,
+        "created_at": post.created_at,
+        "edited_at": post.edited_at,
+        "html": post.html if readable else "",
+        "hidden": post.hidden_at is not None,
+        "held": post.held,
+        "deleted": post.deleted_at is not None,
+        "reason": post.hidden_reason if (own or moderator) else None,
+    }
+
+
+@blp.get("/forums/<area_slug>/threads")
+@blp.arguments(PageQuery, location="query")
+@blp.response(200, ThreadPage)
+@blp.alt_response(404, response="DEFAULT_ERROR", description="No such area.")
+def list_threads(query, area_slug):
+    """An area's threads: pinned first, then by latest activity (30 a page)."""
+    area = areas.get_area(area_slug)
+    page = services.list_threads(current_user, area, query["page"])
+    return {
+        "threads": [thread_view(thread) for thread in page.items],
+        "page": page.number,
+        "pages": page.pages,
+    }
+
+
+@blp.post("/forums/<area_slug>/threads")
+@blp.arguments(NewThread)
+@blp.response(201, ThreadWithPosts)
+@blp.alt_response(429, response="DEFAULT_ERROR", description="Posting too fast.")
+@blp.doc(security=SECURITY)
+@login_required
+@limits.posting
+def create_thread(body, area_slug):
+    """Start a thread: a title and its first post (Markdown)."""
+    area = areas.get_area(area_slug)
+    thread = services.create_thread(current_user, area, body["title"], body["body"])
+    posts = services.list_posts(thread).items
+    return {
+        "thread": thread_view(thread),
+        "posts": [post_view(post, False) for post in posts],
+        "page": 1,
+        "pages": 1,
+    }
+
+
+@blp.get("/threads/<int:thread_id>")
+@blp.arguments(PageQuery, location="query")
+@blp.response(200, ThreadWithPosts)
+@blp.alt_response(404, response="DEFAULT_ERROR", description="No such thread.")
+def get_thread(query, thread_id):
+    """A thread and one page of its posts (30 a page)."""
+    thread = services.visible_thread(current_user, thread_id)
+    page = services.list_posts(thread, query["page"])
+    moderator = services.can_moderate(current_user, thread.area)
+    return {
+        "thread": thread_view(thread),
+        "posts": [post_view(post, moderator) for post in page.items],
+        "page": page.number,
+        "pages": page.pages,
+    }
+
+
+@blp.post("/threads/<int:thread_id>/posts")
+@blp.arguments(NewPost)
+@blp.response(201, PostSchema)
+@blp.alt_response(409, response="DEFAULT_ERROR", description="The thread is locked.")
+@blp.alt_response(429, response="DEFAULT_ERROR", description="Posting too fast.")
+@blp.doc(security=SECURITY)
+@login_required
+@limits.posting
+def create_post(body, thread_id):
+    """Reply to a thread, optionally quoting one of its posts."""
+    post = services.reply(current_user, thread_id, body["body"], body["quote"])
+    if not post.held:
+        notify.post_created(post)
+    return post_view(post, False)
+
+
 @blp.post("/posts/<int:post_id>/flags")
 @blp.arguments(FlagSchema)
 @blp.response(201, FlagResult)
@@ -30,6 +205,7 @@ class FlagResult(ma.Schema):
 @blp.alt_response(404, response="DEFAULT_ERROR", description="No such post.")
 @blp.doc(security=SECURITY)
 @login_required
+@limits.flagging
 def flag_post(body, post_id):
     """Flag a post once, with a reason; enough flags hold it for review."""
     post, held = flags.flag_post(current_user, post_id, body["reason"], body["text"])

@@ -1,8 +1,9 @@
-"""Threads (one forum per area), posts with their edit history."""
+"""Threads (one forum per area), posts with their edit history, flags, and the
+moderators' audit log."""
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.dbtypes import UTCDateTime, utcnow
@@ -108,3 +109,33 @@ class PostFlag(db.Model):
 
     post: Mapped[Post] = relationship()
     user = relationship("User")
+
+
+class ModerationEntry(db.Model):
+    """One moderator action: who, when, what, why, and the state before and after."""
+
+    __tablename__ = "moderation_log"
+    __table_args__ = (
+        Index("ix_moderation_log_target", "target_type", "target_id"),
+        Index("ix_moderation_log_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # The name at the time, so the log still reads when the account is gone.
+    actor_name: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(20))
+    target_type: Mapped[str] = mapped_column(String(10))  # post | thread | user
+    target_id: Mapped[int] = mapped_column(Integer)
+    area_id: Mapped[int | None] = mapped_column(
+        ForeignKey("areas.id", ondelete="SET NULL"), index=True
+    )
+    reason: Mapped[str | None] = mapped_column(String(500))
+    before: Mapped[dict] = mapped_column(JSON, default=dict)
+    after: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    actor = relationship("User")
+    area = relationship("Area")

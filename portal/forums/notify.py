@@ -5,6 +5,7 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import socketio
 from portal.forums.models import Post, Thread
+from portal.sockets import close_user_sockets
 
 NAMESPACE = "/forums"
 
@@ -51,6 +52,8 @@ def thread_changed(thread: Thread) -> None:
             "title": thread.title,
             "locked": thread.locked,
             "pinned": thread.pinned,
+            "unlisted": thread.unlisted,
+            "deleted": thread.deleted_at is not None,
             "area": thread.area.slug,
             "ticket_status": thread.ticket.status if thread.ticket else None,
         },
@@ -61,6 +64,45 @@ def thread_changed(thread: Thread) -> None:
 
 def room(thread_id: int) -> str:
     return f"thread:{thread_id}"
+
+
+def staff_room(thread_id: int) -> str:
+    """The moderators among a thread's readers (they still see it when hidden)."""
+    return f"thread:{thread_id}:staff"
+
+
+def evict_readers(thread_id: int) -> int:
+    """The thread was unlisted or deleted: everyone but its moderators leaves the
+    room, so later events never reach pages that may no longer see it."""
+    server = socketio.server
+    if server is None:
+        return 0
+    staff = {
+        sid
+        for sid, _ in server.manager.get_participants(NAMESPACE, staff_room(thread_id))
+    }
+    evicted = 0
+    for sid, _ in list(server.manager.get_participants(NAMESPACE, room(thread_id))):
+        if sid not in staff:
+            server.leave_room(sid, room(thread_id), namespace=NAMESPACE)
+            evicted += 1
+    return evicted
+
+
+def announce(outcome) -> None:
+    """Tell open pages what a moderator action changed (after its commit)."""
+    target = outcome.target
+    for name in outcome.announce:
+        if name == "thread_changed":
+            thread_changed(target)
+            if target.unlisted or target.deleted_at is not None:
+                evict_readers(target.id)
+        elif name == "post_hidden":
+            post_hidden(target)
+        elif name == "post_updated":
+            post_updated(target)
+        elif name == "disconnect":
+            close_user_sockets(target.id)
 
 
 # System posts are written inside other domains' transactions (the sync, the push):

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +38,44 @@ def signed_in(user):
     if user is None or not getattr(user, "is_authenticated", False):
         raise PermissionDenied(_("Sign in first."))
     return user
+
+
+def may_post(user):
+    """The user, if they may write now. :raises PermissionDenied: not signed in, or
+    silenced by a moderator (the message says until when and why)."""
+    user = signed_in(user)
+    if user.is_silenced:
+        raise PermissionDenied(
+            _(
+                "You cannot post until %(when)s. Reason: %(reason)s",
+                when=format_datetime(user.silenced_until, "medium"),
+                reason=user.silence_reason or "",
+            )
+        )
+    return user
+
+
+def is_new_account(user) -> bool:
+    days = current_app.config["FORUM_NEW_ACCOUNT_DAYS"]
+    return utcnow() - user.created_at < timedelta(days=days)
+
+
+def _held_for_review(user) -> bool:
+    """A brand-new account's first posts wait for a moderator (when so configured)."""
+    first = current_app.config["FORUM_HOLD_FIRST_POSTS"]
+    if not first or user.roles != {"resident"} or not is_new_account(user):
+        return False
+    approved = db.session.scalar(
+        select(func.count())
+        .select_from(Post)
+        .where(
+            Post.author_id == user.id,
+            Post.kind == "user",
+            Post.hidden_at.is_(None),
+            Post.deleted_at.is_(None),
+        )
+    )
+    return approved < first
 
 
 def _title(title: str) -> str:
@@ -126,6 +165,7 @@ def page_of(post: Post) -> int:
 
 
 def _add_post(thread: Thread, author, source: str, kind: str = "user") -> Post:
+    held = kind == "user" and _held_for_review(author)
     post = Post(
         thread=thread,
         author=author,
@@ -133,7 +173,11 @@ def _add_post(thread: Thread, author, source: str, kind: str = "user") -> Post:
         source=source,
         html=render_markdown(source),
         created_at=utcnow(),
+        held=held,
     )
+    if held:
+        post.hidden_at = post.created_at
+        post.hidden_reason = _("New members' first posts wait for a moderator.")
     db.session.add(post)
     thread.post_count = (thread.post_count or 0) + 1
     thread.last_post_at = post.created_at
@@ -143,7 +187,7 @@ def _add_post(thread: Thread, author, source: str, kind: str = "user") -> Post:
 def create_thread(user, area: Area, title: str, body: str) -> Thread:
     """:raises PermissionDenied: not signed in. :raises ValidationFailed: naming
     title or body."""
-    user = signed_in(user)
+    user = may_post(user)
     thread = Thread(area=area, author=user, title=_title(title), post_count=0)
     db.session.add(thread)
     _add_post(thread, user, _body(body))
@@ -161,7 +205,7 @@ def quote(post: Post) -> str:
 def reply(user, thread_id: int, body: str, quote_id: int | None = None) -> Post:
     """:raises Conflict: the thread is locked. :raises NotFound: no such thread
     (or post to quote)."""
-    user = signed_in(user)
+    user = may_post(user)
     thread = visible_thread(user, thread_id)
     if thread.deleted_at is not None:
         raise NotFound(_("There is no thread %(id)s.", id=thread_id), "thread")
@@ -192,6 +236,7 @@ def _own_post(user, post_id: int) -> Post:
 def edit_post(user, post_id: int, body: str, title: str | None = None) -> Post:
     """Change a post (and the thread's title, from its first post); the history
     keeps who changed what and when."""
+    may_post(user)
     post = _own_post(user, post_id)
     if post.thread.locked and not can_moderate(user, post.thread.area):
         raise Conflict(_("This thread is locked."), "thread")

@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from portal.errors import ValidationFailed
 from portal.forums import services
-from portal.forums.notify import room
+from portal.forums.notify import room, staff_room
 from portal.sockets import PortalNamespace
 
 
@@ -24,6 +24,8 @@ class ForumsNamespace(PortalNamespace):
         if not isinstance(thread_id, int) or isinstance(thread_id, bool):
             raise ValidationFailed(_("Give the thread's id."), "thread")
         thread = services.visible_thread(current_user, thread_id)
+        if services.can_moderate(current_user, thread.area):
+            self.join(staff_room(thread.id))
         self.join(room(thread.id))
         # The page may have missed posts made between its load and this join.
         return {"thread": thread.id, "last_post": services.last_post_id(thread)}

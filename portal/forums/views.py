@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from portal.areas import services as areas
 from portal.errors import PortalError
 from portal.extensions import db
-from portal.forums import flags, notify, services
+from portal.forums import flags, limits, notify, services
 from portal.forums.models import Post
 from portal.tickets.services import get_ticket
 
@@ -44,6 +44,7 @@ def area_forum(area_slug: str):
 
 @bp.post("/<area_slug>/")
 @login_required
+@limits.posting
 def new_thread(area_slug: str):
     area = areas.get_area(area_slug)
     try:
@@ -66,6 +67,16 @@ def new_thread(area_slug: str):
     return redirect(url_for(".thread", thread_id=thread.id))
 
 
+def _move_targets(thread):
+    if not services.can_moderate(current_user, thread.area):
+        return []
+    return [
+        area
+        for area in areas.list_areas()
+        if area.id != thread.area_id and services.can_moderate(current_user, area)
+    ]
+
+
 @bp.get("/threads/<int:thread_id>")
 def thread(thread_id: int, errors=None, status=200):
     thread = services.visible_thread(current_user, thread_id)
@@ -78,12 +89,14 @@ def thread(thread_id: int, errors=None, status=200):
         errors=errors or {},
         values=request.form,
         moderator=services.can_moderate(current_user, thread.area),
+        move_targets=_move_targets(thread),
         quoting=request.args.get("quote", type=int),
     ), status
 
 
 @bp.post("/threads/<int:thread_id>")
 @login_required
+@limits.posting
 def reply(thread_id: int):
     try:
         post = services.reply(
@@ -95,7 +108,8 @@ def reply(thread_id: int):
     except PortalError as error:
         db.session.rollback()
         return thread(thread_id, error.fields or {"form": error.message}, error.status)
-    notify.post_created(post)
+    if not post.held:
+        notify.post_created(post)
     return redirect(post_url(post))
 
 
@@ -145,6 +159,7 @@ def delete(post_id: int):
 
 @bp.post("/posts/<int:post_id>/flag")
 @login_required
+@limits.flagging
 def flag(post_id: int):
     try:
         post, held = flags.flag_post(
