@@ -1,6 +1,6 @@
 """Flask-Login glue: cookies name LoginSession rows; API calls may use Bearer tokens."""
 
-from flask import Flask, g, redirect, request, url_for
+from flask import Flask, g, has_request_context, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from portal.auth import services
@@ -20,6 +20,10 @@ def bearer_token() -> str | None:
 
 @login_manager.user_loader
 def _load_from_session(key: str):
+    # A request that sends a token speaks for the token's owner, whatever cookie the
+    # client also holds.
+    if has_request_context() and bearer_token() is not None:
+        return _token_user()
     return services.load_session(key)
 
 

@@ -21,7 +21,7 @@ from portal.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from portal.extensions import db
 from portal.forums.flags import open_flags
 from portal.forums.models import ModerationEntry, Post, PostFlag, Thread
-from portal.forums.services import can_moderate, signed_in
+from portal.forums.services import can_moderate, is_site_moderator, signed_in
 
 THREAD_ACTIONS = (
     "pin",
@@ -305,7 +305,7 @@ def moderate_user(
     """
     _check_action(action, USER_ACTIONS)
     actor = signed_in(user)
-    if not can_moderate(actor, None):
+    if not is_site_moderator(actor):
         raise PermissionDenied(_("Only a site moderator can restrict accounts."))
     target = db.session.get(User, target_id)
     if target is None:

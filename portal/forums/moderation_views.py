@@ -70,6 +70,8 @@ def posts_bulk():
         )
     except PortalError as error:
         db.session.rollback()
+        if error.status == 403:
+            raise
         flash(error.message, "error")
         return redirect(url_for(".queue")), 303
     _done(outcomes)

@@ -30,8 +30,19 @@ class Page:
     pages: int
 
 
-def can_moderate(user, area: Area | None) -> bool:
+def can_moderate(user, area: Area) -> bool:
+    """A moderator of this area (or of the whole site), or an admin."""
     return has_role(user, "moderator", area)
+
+
+def is_site_moderator(user) -> bool:
+    """A moderator without an area (or an admin): the whole site is theirs."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return any(
+        grant.role == "admin" or (grant.role == "moderator" and grant.area_id is None)
+        for grant in user.grants
+    )
 
 
 def signed_in(user):

@@ -23,7 +23,8 @@ class CsrfForm(FlaskForm):
 def post_url(post: Post) -> str:
     """The page of its thread that shows the post, at the post."""
     page = services.page_of(post)
-    return url_for(".thread", thread_id=post.thread_id, page=page) + f"#post-{post.id}"
+    url = url_for("forums.thread", thread_id=post.thread_id, page=page)
+    return f"{url}#post-{post.id}"
 
 
 def _post_or_404(post_id: int) -> Post:

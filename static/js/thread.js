@@ -76,9 +76,33 @@
     var old = article.querySelector(".post-body");
     if (old) old.replaceWith(note);
   });
+  function notice(id, text) {
+    var note = document.getElementById(id);
+    if (!note) {
+      note = document.createElement("p");
+      note.id = id;
+      note.className = "meta";
+      note.setAttribute("role", "status");
+      box.parentNode.insertBefore(note, box);
+    }
+    note.textContent = text;
+    return note;
+  }
+
   socket.on("thread_changed", function (thread) {
     if (thread.id !== threadId) return;
     var title = document.querySelector("h1");
     if (title) title.textContent = thread.title;
+    if (thread.locked) notice("thread-locked", box.dataset.msgLocked);
+    else if (document.getElementById("thread-locked")) document.getElementById("thread-locked").remove();
+    if (thread.deleted || thread.unlisted) notice("thread-gone", box.dataset.msgGone);
+    document.body.dataset.threadLocked = thread.locked ? "yes" : "no";
+  });
+  socket.on("disconnect", function (reason) {
+    // The server closed it: signed out, or the account was suspended. No retry.
+    if (reason === "io server disconnect") {
+      document.body.dataset.live = "closed";
+      notice("live-closed", box.dataset.msgClosed);
+    }
   });
 })();
