@@ -44,8 +44,11 @@ def keep_offline(context) -> None:
 
 
 def pytest_collection_modifyitems(items):
+    # The hook sees every collected test, not only this folder's.
+    here = os.path.dirname(__file__)
     for item in items:
-        item.add_marker(pytest.mark.browser)
+        if str(item.path).startswith(here + os.sep):
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")

@@ -152,3 +152,19 @@ def test_form_with_errors_has_no_violations(audit, world):
         "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", RULES
     )
     assert [v["id"] for v in result["violations"]] == []
+
+
+def test_moderation_pages_have_no_violations(audit, world, make_user):
+    from portal.forums import flags
+
+    make_user("admin", None, "root@example.org")
+    reader = make_user(email="reader@example.org")
+    flags.flag_post(reader, 1, "other", "Looks like spam")
+    # One session for the whole walk: the audit page signs in once.
+    assert audit("/moderation/", email="root@example.org") == []
+    for path in (
+        "/moderation/log",
+        f"/moderation/users/{world.id}",
+        "/forums/threads/1",
+    ):
+        assert audit(path) == [], path

@@ -50,7 +50,36 @@ def test_two_browsers_see_each_others_posts_live(browser, live_server, thread):
     ben_context.close()
 
 
-def test_xss_written_through_the_forms_runs_nowhere(browser, live_server, thread):
+FIND_SCRIPT_DOORS = """() => {
+  const bad = [];
+  for (const el of document.querySelectorAll('*')) {
+    for (const attr of el.attributes) {
+      if (attr.name.startsWith('on')) bad.push(el.tagName + ' ' + attr.name);
+      const value = attr.value.trim().toLowerCase();
+      if (/^(javascript|data|vbscript):/.test(value)) bad.push(value);
+    }
+  }
+  return bad;
+}"""
+
+
+def assert_no_script_ran(page, dialogs):
+    assert page.evaluate(FIND_SCRIPT_DOORS) == []
+    assert (
+        page.locator("#posts script, #posts iframe, #posts svg, #posts img").count()
+        == 0
+    )
+    assert dialogs == []
+
+
+def test_xss_written_through_the_forms_runs_nowhere(
+    browser, live_server, thread, make_user
+):
+    # Display names are text too: authors named after vectors reply to a thread.
+    for number, vector in enumerate(VECTORS[:40]):
+        if "\x00" not in vector:
+            author = make_user(email=f"x{number}@example.org", name=vector[:80])
+            services.reply(author, thread.id, f"Reply {number}")
     context, page = signed_in_page(browser, live_server, "ann@example.org")
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
@@ -64,23 +93,17 @@ def test_xss_written_through_the_forms_runs_nowhere(browser, live_server, thread
     page.get_by_label("Message").fill(VECTORS[-5])
     page.get_by_role("button", name="Post the reply").click()
     page.wait_for_url("**/forums/threads/*")
-    found = page.evaluate(
-        """() => {
-          const bad = [];
-          for (const el of document.querySelectorAll('*')) {
-            for (const attr of el.attributes) {
-              if (attr.name.startsWith('on')) bad.push(el.tagName + ' ' + attr.name);
-              const value = attr.value.trim().toLowerCase();
-              if (/^(javascript|data|vbscript):/.test(value)) bad.push(value);
-            }
-          }
-          return bad;
-        }"""
-    )
-    assert found == []
-    assert (
-        page.locator("#posts script, #posts iframe, #posts svg, #posts img").count()
-        == 0
-    )
-    assert dialogs == []
+    assert_no_script_ran(page, dialogs)
+    # Through the edit form too (the reply just made is the last post).
+    page.locator(".post-actions a", has_text="Edit").last.click()
+    page.get_by_label("Message").fill(VECTORS[-9])
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url("**/forums/threads/*")
+    assert_no_script_ran(page, dialogs)
+    for number in (1, 2):
+        page.goto(f"/forums/threads/{thread.id}?page={number}")
+        assert page.locator("#posts article").count() > 1
+        assert_no_script_ran(page, dialogs)
+    page.goto("/forums/fishtown/")
+    assert_no_script_ran(page, dialogs)
     context.close()
