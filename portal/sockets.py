@@ -107,7 +107,8 @@ class PortalNamespace(Namespace):
         # Rooms by which a logout or a suspension finds this socket again.
         if current_user.is_authenticated:
             join_room(user_room(current_user.id))
-            join_room(login_room(current_user.session_key))
+            if current_user.session_key:  # not when a token opened the socket
+                join_room(login_room(current_user.session_key))
 
     def join(self, room: str) -> bool:
         """Join a room; False when the client left before its event was handled."""

@@ -239,10 +239,11 @@ def moderate_posts(user, post_ids: list[int], action: str, reason: str = ""):
     if len(post_ids) > BULK_MAX:
         raise ValidationFailed(_("Choose at most 100 posts at once."), "posts")
     signed_in(user)
+    # Every post is checked for permission before anything else is said about them.
+    posts = [_moderated_post(user, post_id) for post_id in dict.fromkeys(post_ids)]
     reason = _reason(action, reason)
     outcomes = []
-    for post_id in dict.fromkeys(post_ids):
-        post = _moderated_post(user, post_id)
+    for post in posts:
         before = post_state(post)
         announce = _apply_to_post(post, action, reason)
         db.session.flush()

@@ -70,8 +70,9 @@
   socket.on("post_hidden", function (post) {
     var article = document.getElementById("post-" + Number(post.id));
     if (!article) return;
-    var note = document.createElement("p");
-    note.className = "meta";
+    // Still a .post-body, so a later post_updated (restored) finds where to go.
+    var note = document.createElement("div");
+    note.className = "post-body meta";
     note.textContent = box.dataset.msgHidden;
     var old = article.querySelector(".post-body");
     if (old) old.replaceWith(note);

@@ -151,3 +151,20 @@ def test_a_silenced_socket_session_cannot_sneak_posts_in(client, make_user, thre
     db.session.commit()
     answer = reply(client, thread, bearer(member))
     assert answer.status_code == 403
+
+
+def test_a_socket_opened_with_a_token_works_and_closes_on_suspension(
+    app, make_user, thread
+):
+    member = make_user(email="script@example.org", name="Script")
+    token = bearer(member)
+    with app.app_context():
+        socket = SocketIOTestClient(app, socketio, headers=token)
+        assert socket.emit("whoami", callback=True) == {"user": "Script"}
+    moderation.moderate_user(
+        thread.author, member.id, "suspend", "Bot", utcnow() + timedelta(days=1)
+    )
+    from portal.sockets import close_user_sockets
+
+    assert close_user_sockets(member.id) == 1
+    assert not socket.is_connected()

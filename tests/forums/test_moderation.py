@@ -458,3 +458,11 @@ def test_live_pages_follow_thread_changes_and_lose_hidden_threads(
     assert [e["name"] for e in staff.get_received("/forums")] == ["post_created"]
     reader.disconnect(namespace="/forums")
     staff.disconnect(namespace="/forums")
+
+
+def test_a_resident_learns_nothing_from_a_bad_request(client, world):
+    """Permission is checked before the reason: 403, not a field error."""
+    answer = api(
+        client, world["resident"], f"/posts/{world['reply'].id}", action="hide"
+    )
+    assert answer.status_code == 403
