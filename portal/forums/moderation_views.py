@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from portal.areas import services as areas
 from portal.auth.models import User
+from portal.auth.views import safe_next_url
 from portal.dbtypes import utcnow
 from portal.errors import NotFound, PortalError, ValidationFailed
 from portal.extensions import db
@@ -39,10 +40,7 @@ DURATIONS = {
 
 def _back(default: str) -> str:
     """Where the form came from, if it is a path on this site."""
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return default
+    return safe_next_url(request.form.get("next")) or default
 
 
 def _done(outcomes) -> None:

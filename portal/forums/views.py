@@ -10,7 +10,7 @@ from portal.errors import PortalError
 from portal.extensions import db
 from portal.forums import flags, limits, notify, services
 from portal.forums.models import Post
-from portal.tickets.services import get_ticket
+from portal.tickets.services import get_ticket, is_following
 
 bp = Blueprint("forums", __name__, url_prefix="/forums")
 
@@ -91,6 +91,7 @@ def thread(thread_id: int, errors=None, status=200):
         values=request.form,
         moderator=services.can_moderate(current_user, thread.area),
         move_targets=_move_targets(thread),
+        following=bool(thread.ticket) and is_following(current_user, thread.ticket),
         quoting=request.args.get("quote", type=int),
     ), status
 

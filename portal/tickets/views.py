@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from portal.auth.views import safe_next_url
 from portal.errors import PortalError
 from portal.extensions import limiter
 from portal.map.page import build_map
@@ -64,7 +65,9 @@ def follow(ticket_id: int):
     follow = request.form.get("action") != "unfollow"
     services.set_following(current_user, ticket_id, follow)
     flash(_("You follow this request.") if follow else _("You no longer follow it."))
-    return redirect(url_for(".show", ticket_id=ticket_id))
+    # The ticket's forum thread has the same button: following is watching it.
+    back = safe_next_url(request.form.get("next"))
+    return redirect(back or url_for(".show", ticket_id=ticket_id))
 
 
 @bp.post("/<int:ticket_id>/me-too")

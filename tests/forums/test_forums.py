@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.forums import services
 from portal.forums.models import Post, Thread
 from portal.tickets.models import Ticket
-from portal.tickets.services import record
+from portal.tickets.services import is_following, record
 from tests.conftest import csrf_token
 
 
@@ -210,3 +210,23 @@ def test_long_threads_are_paged_and_a_reply_lands_on_its_page(
     )
     assert "page=2#post-" in answer.location
     assert "last" in client.get(answer.location).data.decode()
+
+
+def test_following_from_a_ticket_thread_is_following_the_ticket(
+    client, auth, alice, area
+):
+    ticket = Ticket(service_code="SBX-SD", status="open", lat=39.95, lon=-75.15)
+    ticket.area = area
+    db.session.add(ticket)
+    db.session.commit()
+    thread = services.ticket_thread(ticket)
+    auth.login("alice@example.org")
+    path = f"/forums/threads/{thread.id}"
+    token = csrf_token(client, path)
+    assert "Follow this request and its thread" in client.get(path).data.decode()
+    answer = client.post(
+        f"/tickets/{ticket.id}/follow", data={"csrf_token": token, "next": path}
+    )
+    assert answer.status_code == 302 and answer.location.endswith(path)
+    assert is_following(alice, ticket)
+    assert "Stop following" in client.get(path).data.decode()
