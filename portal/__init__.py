@@ -97,6 +97,7 @@ def register_models() -> None:
     import portal.areas.models  # noqa: F401
     import portal.auth.models  # noqa: F401
     import portal.forums.models  # noqa: F401
+    import portal.liaisons.models  # noqa: F401
     import portal.map.models  # noqa: F401
     import portal.tickets.models  # noqa: F401
 

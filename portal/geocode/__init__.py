@@ -14,7 +14,7 @@ class Place:
     label: str
     lat: float
     lon: float
-    kind: str = "address"  # address | street | area
+    kind: str = "address"  # address | block | crossing | street | area
 
 
 class GeocoderUnavailable(Exception):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.areas.models import Area
 from portal.demo.streets import STREETS
 from portal.extensions import db
-from portal.geocode import Place
+from portal.geocode import Place, crossings
 
 ADDRESS = re.compile(r"^\s*(\d{1,5})\s*[-–]?\s*(?:\d{1,5}\s+)?(.+?)\s*$")
 WORDS = {
@@ -29,12 +29,17 @@ def _key(name: str) -> str:
 _BY_KEY = {_key(name): name for name in STREETS}
 
 
-def _street_named(text: str) -> str | None:
+def _streets_named(text: str) -> list[str]:
+    """Every demo street the words may mean ("Broad": N Broad St and S Broad St)."""
     key = _key(text.split(",")[0])
     if key in _BY_KEY:
-        return _BY_KEY[key]
-    # "Market" for "Market St", "broad" for one of N/S Broad St: a unique prefix.
-    matches = [name for k, name in _BY_KEY.items() if f" {key} " in f" {k} "]
+        return [_BY_KEY[key]]
+    return [name for k, name in _BY_KEY.items() if key and f" {key} " in f" {k} "]
+
+
+def _street_named(text: str) -> str | None:
+    # "Market" for "Market St": a unique match only.
+    matches = _streets_named(text)
     return matches[0] if len(matches) == 1 else None
 
 
@@ -47,11 +52,51 @@ def _interpolate(street: str, number: int) -> tuple[float, float] | None:
     return None
 
 
+def _crossing(text: str) -> Place | None:
+    """ "5th & Market", "Frankford and Girard": where two streets meet."""
+    match = crossings.CROSSING.match(text)
+    if not match:
+        return None
+    left, right = match.group(1), match.group(2)
+    for numbered, named in ((left, right), (right, left)):
+        number, street = crossings.ordinal(numbered), _street_named(named)
+        if number is not None and street and crossings.runs_east_west(street):
+            point = _interpolate(street, number * 100)
+            suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+            if 10 <= number % 100 <= 20:
+                suffix = "th"
+            if point:
+                return Place(f"{number}{suffix} St & {street}", *point, "crossing")
+    # "Broad & Oregon": of N and S Broad St, the one that meets Oregon Ave.
+    for first in _streets_named(left):
+        for second in _streets_named(right):
+            point = first != second and crossings.meeting_point(first, second)
+            if point:
+                return Place(f"{first} & {second}", *point, "crossing")
+    return None
+
+
+def _block(text: str) -> Place | None:
+    """ "1200 block of Girard Ave": the middle of that block."""
+    match = crossings.BLOCK.match(text)
+    street = _street_named(match.group(2)) if match else None
+    if not street:
+        return None
+    number = int(match.group(1)) // 100 * 100 + 50
+    point = _interpolate(street, number)
+    if point is None:
+        return None
+    return Place(f"{number - 50} block of {street}", *point, "block")
+
+
 class Gazetteer:
     def search(self, text: str, limit: int = 5) -> list[Place]:
         text = (text or "").strip()
         if not text:
             return []
+        place = _block(text) or _crossing(text)
+        if place:
+            return [place]
         found = []
         match = ADDRESS.match(text)
         if match:

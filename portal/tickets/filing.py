@@ -74,21 +74,37 @@ def active_service(code: str) -> CityService:
     return service
 
 
+def _stem(word: str) -> str:
+    """A crude stem, enough for "piled" to meet "pile" and "dumping" "dumped"."""
+    for suffix in ("ing", "ed", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _stems(text: str) -> list[str]:
+    return [_stem(word) for word in slugify(text or "").split("-") if word]
+
+
 def suggest_services(text: str, limit: int = 3) -> list[CityService]:
     """Services whose names, keywords or descriptions share words with ``text``."""
-    words = set(slugify(text or "").split("-")) - {""}
+    said = _stems(text)
+    words = set(said)
     if not words:
         return []
+    joined = f" {' '.join(said)} "
     scored = []
     for _group, members in service_groups():
         for service in members:
-            name = set(slugify(service.name).split("-"))
-            keys = set(slugify(" ".join(service.keywords or [])).split("-"))
-            about = set(slugify(service.description or "").split("-"))
+            name = set(_stems(service.name))
+            keys = set(_stems(" ".join(service.keywords or [])))
+            about = set(_stems(service.description or ""))
             score = 3 * len(words & keys) + 2 * len(words & name) + len(words & about)
             # Keywords of several words ("street light") count as a phrase too.
-            phrase = slugify(text)
-            score += sum(4 for key in service.keywords or [] if slugify(key) in phrase)
+            for key in service.keywords or []:
+                phrase = _stems(key)
+                if len(phrase) > 1 and f" {' '.join(phrase)} " in joined:
+                    score += 4
             if score:
                 scored.append((score, service.name, service))
     scored.sort(key=lambda item: (-item[0], item[1]))

@@ -1,0 +1,1 @@
+"""Block meetings and bulk filing by neighborhood liaisons."""
