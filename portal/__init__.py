@@ -112,6 +112,8 @@ def register_blueprints(app: Flask) -> None:
     from portal.forums.services import on_ticket_event
     from portal.forums.views import bp as forums_bp
     from portal.home.views import bp as home_bp
+    from portal.liaisons.batch_views import bp as batches_bp
+    from portal.liaisons.views import bp as liaisons_bp
     from portal.map.views import bp as map_bp
     from portal.tickets.open311 import bp as open311_bp
     from portal.tickets.services import event_recorded
@@ -125,6 +127,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(tickets_bp)
     app.register_blueprint(forums_bp)
     app.register_blueprint(moderation_bp)
+    app.register_blueprint(liaisons_bp)
+    app.register_blueprint(batches_bp)
     event_recorded.connect(on_ticket_event)
     init_api(app)
 
@@ -138,13 +142,18 @@ def register_sandbox(app: Flask) -> None:
 def register_sockets(app: Flask) -> None:
     from portal.extensions import socketio
     from portal.forums.sockets import ForumsNamespace
+    from portal.liaisons.notify import on_tickets_announced
+    from portal.liaisons.sockets import BatchesNamespace
     from portal.map.sockets import MapNamespace
     from portal.sockets import PortalNamespace, init_socket_limits
+    from portal.tickets.notify import tickets_announced
 
     init_socket_limits(app)
     socketio.on_namespace(PortalNamespace("/"))
     socketio.on_namespace(MapNamespace("/map"))
     socketio.on_namespace(ForumsNamespace("/forums"))
+    socketio.on_namespace(BatchesNamespace("/batches"))
+    tickets_announced.connect(on_tickets_announced)
 
 
 def register_commands(app: Flask) -> None:

@@ -14,5 +14,16 @@ def index():
 
 @bp.get("/<slug>")
 def show(slug: str):
+    from flask_login import current_user
+
+    from portal.liaisons import services as meetings
+
     area = services.get_area(slug)
-    return render_template("areas/show.html", area=area)
+    upcoming, past = meetings.area_meetings(area)
+    return render_template(
+        "areas/show.html",
+        area=area,
+        upcoming=upcoming,
+        past=past[:10],
+        organizer=meetings.organizes(current_user, area),
+    )

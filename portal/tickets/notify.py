@@ -1,9 +1,12 @@
 """Outbound Socket.IO events about tickets (sent after the commit)."""
 
+from blinker import signal
 from sqlalchemy import select
 
 from portal.extensions import db, socketio
 from portal.tickets.models import Ticket
+
+tickets_announced = signal("tickets-announced")
 
 
 def ticket_payload(ticket: Ticket) -> dict:
@@ -35,6 +38,8 @@ def send(prepared: list[tuple[dict, list[str]]]) -> None:
     for payload, rooms in prepared:
         for room in rooms:
             socketio.emit("ticket_updated", payload, namespace="/map", to=room)
+    # Other domains showing tickets (a liaison's batch page) follow from here.
+    tickets_announced.send(None, payloads=[payload for payload, _ in prepared])
 
 
 def ticket_updated(ticket: Ticket) -> None:

@@ -75,8 +75,10 @@ def queue_ticket(
     channel: str = "web",
     area=None,
     photos=(),
+    commit: bool = True,
 ) -> Ticket:
     """Store a ticket as ``queued`` for the sender; the city is never called here.
+    (``commit=False``: a batch adds it to its own transaction.)
 
     :raises ValidationFailed: no location, or a description over 4,000 characters.
     """
@@ -109,7 +111,8 @@ def queue_ticket(
     )
     db.session.add(ticket)
     record(ticket, "filed", "sender", new="queued")
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return ticket
 
 
@@ -162,13 +165,8 @@ def me_too(user, ticket_id: int) -> Ticket:
         raise Conflict(_("This is your own report."), "ticket")
     if ticket.status != "open":
         raise ValidationFailed(_("This request is closed."), "ticket")
-    if has_supported(user, ticket):
+    if not add_support(user, ticket):
         raise Conflict(_("You have already said you have this problem too."), "ticket")
-    db.session.add(TicketSupport(ticket_id=ticket.id, user_id=user.id))
-    if db.session.get(TicketFollow, (ticket.id, user.id)) is None:
-        db.session.add(TicketFollow(ticket_id=ticket.id, user_id=user.id))
-    # In SQL, so two residents at once both count.
-    ticket.supporters = Ticket.supporters + 1
     try:
         db.session.commit()
     except IntegrityError:
@@ -178,6 +176,19 @@ def me_too(user, ticket_id: int) -> Ticket:
         ) from None
     db.session.refresh(ticket)
     return ticket
+
+
+def add_support(user, ticket: Ticket) -> bool:
+    """Count the user on an open ticket and make them follow it, within the caller's
+    transaction; False when already counted or it is their own ticket."""
+    if ticket.filed_by_id == user.id or has_supported(user, ticket):
+        return False
+    db.session.add(TicketSupport(ticket_id=ticket.id, user_id=user.id))
+    if db.session.get(TicketFollow, (ticket.id, user.id)) is None:
+        db.session.add(TicketFollow(ticket_id=ticket.id, user_id=user.id))
+    # In SQL, so two residents at once both count.
+    ticket.supporters = Ticket.supporters + 1
+    return True
 
 
 def retry_ticket(user, ticket_id: int) -> Ticket:

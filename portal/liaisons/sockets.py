@@ -1,0 +1,25 @@
+"""Inbound Socket.IO for /batches: the batch page joins its room, if it may see it.
+
+- client ``join`` ``{"batch": id}`` -> ack ``{"batch", "rows": [row states]}`` (the
+  state at joining, so nothing between page load and join is missed); refused with
+  an ``error`` event when the batch is not the user's to see.
+- server ``batch_progress`` ``{"batch", "row", "state", "ticket", "city_id",
+  "message"}`` (see notify.py).
+"""
+
+from flask_babel import gettext as _
+
+from portal.errors import ValidationFailed
+from portal.liaisons.batches import get_batch, row_state
+from portal.liaisons.notify import room
+from portal.sockets import PortalNamespace
+
+
+class BatchesNamespace(PortalNamespace):
+    def on_join(self, data):
+        batch_id = data.get("batch") if isinstance(data, dict) else None
+        if not isinstance(batch_id, int) or isinstance(batch_id, bool):
+            raise ValidationFailed(_("Give the batch's id."), "batch")
+        batch = get_batch(self.require_login(), batch_id)
+        self.join(room(batch.id))
+        return {"batch": batch.id, "rows": [row_state(row) for row in batch.rows]}
