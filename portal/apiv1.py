@@ -57,6 +57,7 @@ def init_api(app: Flask) -> None:
     from portal.auth.api import blp as auth_blp
     from portal.forums.api import blp as forums_blp
     from portal.forums.moderation_api import blp as moderation_blp
+    from portal.liaisons.api import blp as liaisons_blp
     from portal.map.api import blp as map_blp
     from portal.tickets.api import blp as tickets_blp
     from portal.tickets.services_api import blp as services_blp
@@ -92,6 +93,7 @@ def init_api(app: Flask) -> None:
         (services_blp, "/api/v1/services"),
         (forums_blp, "/api/v1"),
         (moderation_blp, "/api/v1/moderation"),
+        (liaisons_blp, "/api/v1"),
     )
     for blueprint, prefix in mounted:
         api.register_blueprint(blueprint, url_prefix=prefix)

@@ -31,6 +31,7 @@ from portal.tickets.filing import (
     active_service,
     duplicates_near,
 )
+from portal.tickets.models import Ticket
 from portal.tickets.services import add_support, queue_ticket
 
 MAX_ROWS = 500
@@ -244,9 +245,12 @@ def _file_row(user, number: int, cells: dict, area_ids, behalf) -> BatchRow:
     if not different:
         duplicates = duplicates_near(service.code, lat, lon)
         if duplicates:
-            add_support(user, duplicates[0])
+            # The nearest open one (perhaps an earlier row of this batch: then it is
+            # the liaison's own, and nobody is counted twice).
+            existing = db.session.get(Ticket, duplicates[0].id)
+            add_support(user, existing)
             return BatchRow(
-                number=number, cells=stored, outcome="me_too", ticket=duplicates[0]
+                number=number, cells=stored, outcome="me_too", ticket=existing
             )
     ticket = queue_ticket(
         service.code,
