@@ -111,13 +111,20 @@ def template():
 @login_required
 def show(batch_id: int):
     batch = batches.get_batch(current_user, batch_id)
+    services_list = _services()
     return render_template(
         "liaisons/batch.html",
         batch=batch,
         states={row.id: batches.row_state(row) for row in batch.rows},
         fixable={row.id for row in batch.rows if batches.fixable(row)},
         summary=batches.summary(batch),
-        services=_services(),
+        services=services_list,
+        questions={
+            service.code: [
+                q for q in service.attributes or [] if q.get("variable", True)
+            ]
+            for service in services_list
+        },
         form=CsrfForm(),
     )
 
@@ -137,17 +144,11 @@ def export(batch_id: int):
 @login_required
 def fix(row_id: int):
     cells = {
-        name: request.form.get(name, "").strip()
-        for name in (
-            "service_code",
-            "description",
-            "address",
-            "lat",
-            "lon",
-            "different",
-        )
-        if request.form.get(name, "").strip()
+        name: ";".join(v.strip() for v in request.form.getlist(name) if v.strip())
+        for name in request.form
+        if name in bulk.COLUMNS or name.startswith(bulk.ATTRIBUTE_PREFIX)
     }
+    cells = {name: value for name, value in cells.items() if value}
     try:
         row = batches.fix_row(current_user, row_id, cells)
     except PortalError as error:
