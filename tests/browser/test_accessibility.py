@@ -168,3 +168,29 @@ def test_moderation_pages_have_no_violations(audit, world, make_user):
         "/forums/threads/1",
     ):
         assert audit(path) == [], path
+
+
+def test_meeting_and_batch_pages_have_no_violations(audit, world, make_user):
+    from datetime import UTC, datetime
+
+    from portal.areas.models import Area
+    from portal.liaisons import bulk
+    from portal.liaisons import services as meetings
+
+    area = db.session.scalar(db.select(Area))
+    make_user("liaison", area, "lia@example.org")
+    liaison = services.get_user_by_email("lia@example.org")
+    meeting = meetings.create_meeting(
+        liaison, area, "Block meeting", datetime.now(UTC), "Library", ["Lights"]
+    )
+    batch, _ = bulk.file_batch(
+        liaison, [{"service_code": "SBX-NOPE", "address": "1 Nowhere"}], "api"
+    )
+    assert audit(f"/meetings/{meeting.id}", email="lia@example.org") == []
+    for path in (
+        "/meetings/new",
+        "/batches/new",
+        f"/batches/{batch.id}",
+        "/areas/old-city",
+    ):
+        assert audit(path) == [], path
