@@ -48,6 +48,21 @@ def _done(outcomes) -> None:
         notify.announce(outcome)
 
 
+def _act(action) -> None:
+    """Run one moderator action from a form: refusals of who or what (403, 404)
+    answer as such; other refusals come back as a message on the page."""
+    try:
+        outcome = action()
+    except PortalError as error:
+        db.session.rollback()
+        if error.status in (403, 404):
+            raise
+        flash(error.message, "error")
+    else:
+        _done([outcome])
+        flash(_("Done: %(action)s.", action=outcome.entry.action))
+
+
 @bp.get("/")
 @login_required
 def queue():
@@ -80,21 +95,14 @@ def posts_bulk():
 @bp.post("/posts/<int:post_id>")
 @login_required
 def post_action(post_id: int):
-    try:
-        outcome = moderation.moderate_post(
+    _act(
+        lambda: moderation.moderate_post(
             current_user,
             post_id,
             request.form.get("action", ""),
             request.form.get("reason"),
         )
-    except PortalError as error:
-        db.session.rollback()
-        if error.status in (403, 404):
-            raise
-        flash(error.message, "error")
-    else:
-        _done([outcome])
-        flash(_("Done: %(action)s.", action=outcome.entry.action))
+    )
     post = db.session.get(Post, post_id)
     return redirect(_back(post_url(post))), 303
 
@@ -103,23 +111,15 @@ def post_action(post_id: int):
 @login_required
 def thread_action(thread_id: int):
     slug = request.form.get("area", "").strip()
-    try:
-        area = areas.get_area(slug) if slug else None
-        outcome = moderation.moderate_thread(
+    _act(
+        lambda: moderation.moderate_thread(
             current_user,
             thread_id,
             request.form.get("action", ""),
             request.form.get("reason"),
-            area,
+            areas.get_area(slug) if slug else None,
         )
-    except PortalError as error:
-        db.session.rollback()
-        if error.status in (403, 404):
-            raise
-        flash(error.message, "error")
-    else:
-        _done([outcome])
-        flash(_("Done: %(action)s.", action=outcome.entry.action))
+    )
     return redirect(url_for("forums.thread", thread_id=thread_id)), 303
 
 

@@ -116,3 +116,17 @@ def shot(page, request):
         return path
 
     return take
+
+
+def city_overrides(sandbox_server) -> dict:
+    """Settings for pages that talk to the sandbox city over loopback, quickly."""
+    from tests.conftest import SANDBOX_KEY
+
+    return {
+        "CITY_URL": sandbox_server.endpoint,
+        "CITY_API_KEY": SANDBOX_KEY,
+        "CITY_TIMEOUT": 5.0,
+        "CITY_RETRY_BASE": 0.001,
+        "CITY_RETRY_MAX": 0.005,
+        "CITY_TOKEN_POLL": 0,
+    }

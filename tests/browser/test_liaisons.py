@@ -15,21 +15,14 @@ from portal.demo.geography import demo_areas
 from portal.extensions import db
 from portal.liaisons import services
 from portal.tickets.services import refresh_services
+from tests.browser.conftest import city_overrides
 from tests.browser.test_forums import signed_in_page
-from tests.conftest import SANDBOX_KEY
 from tests.tickets.conftest import drain
 
 
 @pytest.fixture
 def app_overrides(sandbox_server):
-    return {
-        "CITY_URL": sandbox_server.endpoint,
-        "CITY_API_KEY": SANDBOX_KEY,
-        "CITY_TIMEOUT": 5.0,
-        "CITY_RETRY_BASE": 0.001,
-        "CITY_RETRY_MAX": 0.005,
-        "CITY_TOKEN_POLL": 0,
-    }
+    return city_overrides(sandbox_server)
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from portal.sandbox.seed import seed
 from portal.tickets.models import Ticket
 from portal.tickets.services import refresh_services
 from portal.tickets.sync import pull_updates
-from tests.conftest import PASSWORD, SANDBOX_KEY
+from tests.browser.conftest import city_overrides
+from tests.conftest import PASSWORD
 from tests.tickets.conftest import drain
 
 PAYLOADS = [
@@ -28,14 +29,7 @@ PAYLOADS = [
 
 @pytest.fixture
 def app_overrides(sandbox_server):
-    return {
-        "CITY_URL": sandbox_server.endpoint,
-        "CITY_API_KEY": SANDBOX_KEY,
-        "CITY_TIMEOUT": 5.0,
-        "CITY_RETRY_BASE": 0.001,
-        "CITY_RETRY_MAX": 0.005,
-        "CITY_TOKEN_POLL": 0,
-    }
+    return city_overrides(sandbox_server)
 
 
 @pytest.fixture
