@@ -15,6 +15,7 @@ import json
 import math
 
 from flask_babel import gettext as _
+from slugify import slugify
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -31,7 +32,7 @@ from portal.tickets.filing import (
     active_service,
     duplicates_near,
 )
-from portal.tickets.models import Ticket
+from portal.tickets.models import CityService, Ticket
 from portal.tickets.services import add_support, queue_ticket
 
 MAX_ROWS = 500
@@ -268,12 +269,40 @@ def _file_row(user, number: int, cells: dict, area_ids, behalf) -> BatchRow:
     return BatchRow(number=number, cells=stored, outcome="filed", ticket=ticket)
 
 
+# Answers no word of an item can give: "no plates" says nothing about gas escaping.
+_NOT_INFERRED = {"yes", "no", "unknown", "not-sure", "other"}
+
+
+def inferred_answers(service: CityService | None, text: str) -> dict:
+    """Single-choice answers an item's own words give ("streetlight out" -> Out),
+    as ``attribute[CODE]`` cells; only when exactly one choice is named."""
+    words = set(slugify(text or "").split("-"))
+    answers = {}
+    for question in (service.attributes if service else None) or []:
+        if question.get("datatype") != "singlevaluelist":
+            continue
+        named = [
+            str(option["key"])
+            for option in question.get("values") or []
+            if slugify(str(option["name"])) not in _NOT_INFERRED
+            and (
+                slugify(str(option["name"])) in words
+                or slugify(str(option["key"])) in words
+            )
+        ]
+        if len(named) == 1:
+            answers[f"{ATTRIBUTE_PREFIX}{question['code']}]"] = named[0]
+    return answers
+
+
 def rows_from_drafts(drafts: list[Draft]) -> list[dict]:
     rows = []
     for draft in drafts:
+        service = db.session.get(CityService, draft.service_code or "")
         row = {
             "service_code": draft.service_code or "",
             "description": draft.description,
+            **inferred_answers(service, draft.source_text),
         }
         if draft.lat is not None and draft.lon is not None:
             row |= {"lat": draft.lat, "lon": draft.lon, "address": draft.address or ""}

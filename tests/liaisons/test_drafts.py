@@ -72,3 +72,21 @@ def test_most_realistic_items_get_the_right_service_and_place(city):
 def test_crossings_and_blocks(city, text, label):
     found = Gazetteer().search(text, limit=1)
     assert (found[0].label if found else None) == label
+
+
+def test_a_drafts_own_words_answer_single_choice_questions(city):
+    from portal.extensions import db
+    from portal.liaisons.bulk import inferred_answers
+    from portal.tickets.models import CityService
+
+    light = db.session.get(CityService, "SBX-SLO")
+    assert inferred_answers(light, "Streetlight out at 5th & Market") == {
+        "attribute[PATTERN]": "out"
+    }
+    assert inferred_answers(light, "Street light flickering on Walnut") == {
+        "attribute[PATTERN]": "flicker"
+    }
+    assert inferred_answers(light, "Street light broken on Walnut") == {}
+    hole = db.session.get(CityService, "SBX-SD")
+    # "no" is no answer to "Is gas escaping?"
+    assert inferred_answers(hole, "Pothole, no cones, on Girard") == {}
