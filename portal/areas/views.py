@@ -1,8 +1,10 @@
 """Area pages: one page per neighborhood, and the list of them all."""
 
 from flask import Blueprint, render_template
+from flask_login import current_user
 
 from portal.areas import services
+from portal.liaisons import services as meetings
 
 bp = Blueprint("areas", __name__, url_prefix="/areas")
 
@@ -14,10 +16,6 @@ def index():
 
 @bp.get("/<slug>")
 def show(slug: str):
-    from flask_login import current_user
-
-    from portal.liaisons import services as meetings
-
     area = services.get_area(slug)
     upcoming, past = meetings.area_meetings(area)
     return render_template(

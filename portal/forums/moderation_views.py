@@ -60,7 +60,7 @@ def _act(action) -> None:
         flash(error.message, "error")
     else:
         _done([outcome])
-        flash(_("Done: %(action)s.", action=outcome.entry.action))
+        flash(done_message(outcome.entry.action))
 
 
 @bp.get("/")
@@ -123,6 +123,27 @@ def thread_action(thread_id: int):
     return redirect(url_for("forums.thread", thread_id=thread_id)), 303
 
 
+def done_message(action: str) -> str:
+    """What a moderator reads after an action, in their language."""
+    messages = {
+        "pin": _("The thread is pinned."),
+        "unpin": _("The thread is no longer pinned."),
+        "lock": _("The thread is locked."),
+        "unlock": _("The thread is open for replies again."),
+        "move": _("The thread is moved."),
+        "unlist": _("The thread is unlisted: only moderators see it."),
+        "relist": _("The thread is listed again."),
+        "delete": _("Deleted; the log keeps why."),
+        "restore": _("Restored."),
+        "approve": _("Approved: the post shows again and its reports are closed."),
+        "hide": _("The post is hidden; its author sees why."),
+        "dismiss": _("The reports are dismissed."),
+        "silence": _("The account is silenced."),
+        "suspend": _("The account is suspended and signed out everywhere."),
+    }
+    return messages.get(action, _("Done."))
+
+
 def _member(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:
@@ -154,7 +175,7 @@ def user(user_id: int):
             errors, status = error.fields or {"form": error.message}, error.status
         else:
             _done([outcome])
-            flash(_("Done: %(action)s.", action=outcome.entry.action))
+            flash(done_message(outcome.entry.action))
             return redirect(url_for(".user", user_id=user_id)), 303
     recent = db.session.scalars(
         select(Post)

@@ -23,7 +23,7 @@ from portal.forums.moderation import (
 from portal.forums.services import (
     PAGE_SIZE,
     Page,
-    _clamp,
+    clamp_page,
     is_site_moderator,
     signed_in,
 )
@@ -92,7 +92,7 @@ def review_queue(user, page: int = 1) -> Page:
     :raises PermissionDenied: not a moderator anywhere."""
     query = _queue_query(user)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page, pages = _clamp(page, total)
+    page, pages = clamp_page(page, total)
     posts = list(
         db.session.scalars(
             query.order_by(Post.id).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)

@@ -119,7 +119,7 @@ def visible_thread(user, thread_id: int) -> Thread:
     return thread
 
 
-def _clamp(page: int, total: int) -> tuple[int, int]:
+def clamp_page(page: int, total: int) -> tuple[int, int]:
     """The page asked for, kept within 1..pages, and the number of pages."""
     pages = max(1, -(-total // PAGE_SIZE))
     return min(max(1, page), pages), pages
@@ -131,7 +131,7 @@ def list_threads(user, area: Area, page: int = 1) -> Page:
     if not can_moderate(user, area):
         query = query.where(Thread.deleted_at.is_(None), Thread.unlisted.is_(False))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page, pages = _clamp(page, total)
+    page, pages = clamp_page(page, total)
     rows = db.session.scalars(
         query.order_by(Thread.pinned.desc(), Thread.last_post_at.desc(), Thread.id)
         .offset((page - 1) * PAGE_SIZE)
@@ -143,7 +143,7 @@ def list_threads(user, area: Area, page: int = 1) -> Page:
 def list_posts(thread: Thread, page: int = 1) -> Page:
     """A thread's posts in order; deleted and hidden ones stay (pages show them as
     placeholders to those who may not read them)."""
-    page, pages = _clamp(page, thread.post_count)
+    page, pages = clamp_page(page, thread.post_count)
     rows = db.session.scalars(
         select(Post)
         .where(Post.thread_id == thread.id)

@@ -12,7 +12,7 @@ from portal.auth.services import has_role
 from portal.errors import Conflict, NotFound, PermissionDenied
 from portal.extensions import db
 from portal.forums.services import signed_in
-from portal.liaisons.bulk import FORMULA_STARTS, _file_row
+from portal.liaisons.bulk import FORMULA_STARTS, file_row
 from portal.liaisons.models import Batch, BatchRow
 from portal.liaisons.services import organizer_areas, organizes
 
@@ -96,7 +96,7 @@ def fix_row(user, row_id: int, cells: dict) -> BatchRow:
     behalf = row.ticket.on_behalf_of if row.ticket else None
     if behalf is None and row.batch.meeting is not None:
         behalf = _("the meeting “%(title)s”", title=row.batch.meeting.title)
-    fresh = _file_row(user, row.number, cells, area_ids, behalf)
+    fresh = file_row(user, row.number, cells, area_ids, behalf)
     row.cells, row.outcome, row.errors = fresh.cells, fresh.outcome, fresh.errors
     row.ticket = fresh.ticket
     db.session.commit()
@@ -111,7 +111,7 @@ def rows_for_tickets(ticket_ids: list[int]) -> list[BatchRow]:
     )
 
 
-def _safe(value) -> str:
+def safe_cell(value) -> str:
     """A cell a spreadsheet will show, never run: formulas get a leading quote."""
     text = "" if value is None else str(value)
     if NUMBER.fullmatch(text):  # "-75.13" is a number to a spreadsheet, not a formula
@@ -130,7 +130,7 @@ def export_csv(batch: Batch) -> str:
             f"{k}: {v}" for k, v in (state.get("errors") or {}).items()
         )
         writer.writerow(
-            _safe(value)
+            safe_cell(value)
             for value in (
                 row.number,
                 cells.get("service_code"),

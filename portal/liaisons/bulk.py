@@ -217,7 +217,7 @@ def file_batch(
     area_ids = {area.id for area in areas}
     behalf = _("the meeting “%(title)s”", title=meeting.title) if meeting else None
     for number, cells in enumerate(rows, start=1):
-        batch.rows.append(_file_row(user, number, cells, area_ids, behalf))
+        batch.rows.append(file_row(user, number, cells, area_ids, behalf))
         db.session.flush()  # the next row's duplicate check sees this one's ticket
     try:
         db.session.commit()
@@ -233,11 +233,11 @@ def _existing(user, digest: str) -> Batch | None:
     )
 
 
-def _file_row(user, number: int, cells: dict, area_ids, behalf) -> BatchRow:
-    cells = {k: v for k, v in cells.items() if not k.startswith("_")} | (
-        {"_shape": cells["_shape"]} if "_shape" in cells else {}
-    )
+def file_row(user, number: int, cells: dict, area_ids, behalf) -> BatchRow:
+    """One row checked and filed (or turned into a "me too"), in the caller's
+    transaction; a row with errors keeps them by column."""
     checked, errors = check_row(cells, area_ids)
+    # What the liaison gave, without the parser's notes (like "_shape").
     stored = {k: v for k, v in cells.items() if not k.startswith("_")}
     if errors:
         return BatchRow(number=number, cells=stored, outcome="invalid", errors=errors)

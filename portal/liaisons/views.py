@@ -25,7 +25,7 @@ from portal.errors import PermissionDenied, PortalError, ValidationFailed
 from portal.extensions import db
 from portal.forums.views import CsrfForm
 from portal.liaisons import bulk, services
-from portal.liaisons.batches import _safe
+from portal.liaisons.batches import safe_cell
 from portal.tickets.models import CityService
 
 bp = Blueprint("liaisons", __name__)
@@ -199,7 +199,7 @@ def report_csv(meeting_id: int):
     for line in services.follow_up(meeting):
         ticket = line.ticket
         writer.writerow(
-            _safe(value)
+            safe_cell(value)
             for value in (
                 ticket.id,
                 ticket.city_id,

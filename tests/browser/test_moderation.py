@@ -138,7 +138,7 @@ def test_thread_actions_from_the_page_reach_open_pages(browser, live_server, for
     mod.get_by_text("Moderate this thread").click()
     mod.locator("#thread-action").select_option("lock")
     mod.locator("#moderate-thread").get_by_role("button", name="Apply").click()
-    mod.get_by_text("Done: lock").wait_for()
+    mod.get_by_text("The thread is locked.").wait_for()
     reader.locator("body[data-thread-locked=yes]").wait_for(state="attached")
     expect(reader.locator("#thread-locked")).to_be_visible()
     reader_context.close()
