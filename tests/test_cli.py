@@ -120,6 +120,12 @@ def test_demo_load_is_idempotent_and_lists_accounts(runner, app):
         user = services.authenticate(email, app.config["DEMO_PASSWORD"])
         scope = areas.get_area(area) if area else None
         assert services.has_role(user, role, scope)
+    # The demo's meetings, made once: a past one with minutes, and the next.
+    from portal.liaisons import services as meetings
+
+    upcoming, past = meetings.area_meetings(areas.get_area("kensington"))
+    assert len(upcoming) == 1 and len(past) == 1
+    assert past[0].minutes_html and past[0].attendees == 22
 
 
 def test_console_script_upgrades_and_lists_commands(tmp_path):

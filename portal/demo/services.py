@@ -10,6 +10,7 @@ from portal.areas.models import Area
 from portal.auth import services as auth
 from portal.auth.models import User
 from portal.demo.geography import demo_areas
+from portal.demo.meetings import load_meetings
 from portal.errors import NotFound
 from portal.extensions import db
 
@@ -30,7 +31,7 @@ def is_empty() -> bool:
 
 
 def load_demo(progress: Callable[[str], None] = print) -> None:
-    """Create (or refresh) the demo areas and accounts; safe to run again."""
+    """Create (or refresh) the demo areas, accounts and meetings; safe to run again."""
     progress(f"demo: {len(demo_areas())} neighborhoods…")
     areas.save_areas(demo_areas())
     home = db.session.scalar(select(Area).where(Area.slug == HOME_AREA))
@@ -44,6 +45,7 @@ def load_demo(progress: Callable[[str], None] = print) -> None:
         if role != "resident":
             scope = areas.get_area(area_slug) if area_slug else None
             auth.grant_role(user, role, scope)
+    load_meetings(progress)
 
 
 def accounts_text(password: str) -> str:
