@@ -66,7 +66,7 @@ def _instance_secret(app: Flask) -> str:
 def register_extensions(app: Flask) -> None:
     from portal.auth.session import init_login
     from portal.database import init_database
-    from portal.extensions import csrf, db, limiter, migrate, socketio
+    from portal.extensions import csrf, db, limiter, mail, migrate, socketio
     from portal.i18n import init_i18n
     from portal.map.spatial import include_object
     from portal.security import init_security
@@ -82,6 +82,7 @@ def register_extensions(app: Flask) -> None:
     )
     csrf.init_app(app)
     limiter.init_app(app)
+    mail.init_app(app)
     init_login(app)
     init_i18n(app)
     socketio.init_app(
@@ -96,6 +97,7 @@ def register_models() -> None:
     # Every model module, so migrations and relationships see all tables.
     import portal.areas.models  # noqa: F401
     import portal.auth.models  # noqa: F401
+    import portal.events.models  # noqa: F401
     import portal.forums.models  # noqa: F401
     import portal.liaisons.models  # noqa: F401
     import portal.map.models  # noqa: F401
@@ -108,6 +110,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.apiv1 import init_api
     from portal.areas.views import bp as areas_bp
     from portal.auth.views import bp as auth_bp
+    from portal.events.views import bp as events_bp
     from portal.forums.moderation_views import bp as moderation_bp
     from portal.forums.services import on_ticket_event
     from portal.forums.views import bp as forums_bp
@@ -129,6 +132,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(moderation_bp)
     app.register_blueprint(liaisons_bp)
     app.register_blueprint(batches_bp)
+    app.register_blueprint(events_bp)
     event_recorded.connect(on_ticket_event)
     init_api(app)
 
@@ -140,6 +144,7 @@ def register_sandbox(app: Flask) -> None:
 
 
 def register_sockets(app: Flask) -> None:
+    from portal.events.sockets import EventsNamespace
     from portal.extensions import socketio
     from portal.forums.sockets import ForumsNamespace
     from portal.liaisons.notify import on_tickets_announced
@@ -153,6 +158,7 @@ def register_sockets(app: Flask) -> None:
     socketio.on_namespace(MapNamespace("/map"))
     socketio.on_namespace(ForumsNamespace("/forums"))
     socketio.on_namespace(BatchesNamespace("/batches"))
+    socketio.on_namespace(EventsNamespace("/events"))
     tickets_announced.connect(on_tickets_announced)
 
 

@@ -55,6 +55,7 @@ SECURITY = [{"bearerAuth": []}, {"sessionCookie": []}]
 def init_api(app: Flask) -> None:
     from portal.areas.api import blp as areas_blp
     from portal.auth.api import blp as auth_blp
+    from portal.events.api import blp as events_blp
     from portal.forums.api import blp as forums_blp
     from portal.forums.moderation_api import blp as moderation_blp
     from portal.liaisons.api import blp as liaisons_blp
@@ -94,6 +95,7 @@ def init_api(app: Flask) -> None:
         (forums_blp, "/api/v1"),
         (moderation_blp, "/api/v1/moderation"),
         (liaisons_blp, "/api/v1"),
+        (events_blp, "/api/v1/events"),
     )
     for blueprint, prefix in mounted:
         api.register_blueprint(blueprint, url_prefix=prefix)

@@ -75,6 +75,20 @@ class Config:
     FORUM_FLAG_LIMIT = "20 per hour"
     SOCKET_EVENT_LIMIT = "20 per 10 seconds"  # per connection, any namespace
 
+    # Events.
+    CLEANUP_SERVICE_CODES = ["SBX-DUMP", "SBX-VLC"]  # what a cleanup can fix
+    REMINDER_HOURS = 24  # reminders go this long before an event starts
+    PUBLIC_URL = None  # e.g. https://portal.example.org, for links in emails
+    # Mail (Flask-Mail): no MAIL_SERVER, no email; reminders still show on the site.
+    MAIL_SERVER = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_DEFAULT_SENDER = None
+    MAIL_SUPPRESS_SEND = False  # Flask-Mail would drop mail under TESTING; tests use
+    # a real local SMTP server instead
+
     BABEL_DEFAULT_LOCALE = "en"
     LANGUAGES = ["en"]
 

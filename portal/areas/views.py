@@ -4,6 +4,8 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from portal.areas import services
+from portal.events.cleanups import cleanable_tickets, past_cleanups
+from portal.events.services import list_events
 from portal.liaisons import services as meetings
 
 bp = Blueprint("areas", __name__, url_prefix="/areas")
@@ -21,6 +23,9 @@ def show(slug: str):
     return render_template(
         "areas/show.html",
         area=area,
+        events=list_events(area, limit=10),
+        cleanups=past_cleanups(area),
+        cleanable=cleanable_tickets(area),
         upcoming=upcoming,
         past=past[:10],
         organizer=meetings.organizes(current_user, area),

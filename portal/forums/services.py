@@ -206,6 +206,12 @@ def create_thread(user, area: Area, title: str, body: str) -> Thread:
     return thread
 
 
+def add_note(thread: Thread, author, markdown: str) -> Post:
+    """A note another part of the portal writes into a thread for its user (a
+    cleanup's report on a ticket); added to the caller's transaction."""
+    return _add_post(thread, author, _body(markdown))
+
+
 def quote(post: Post) -> str:
     """Markdown quoting a post, with who wrote it."""
     name = post.author.display_name if post.author else _("The city")

@@ -11,6 +11,7 @@ from flask import Flask
 
 from portal.cityapi import get_city_api
 from portal.cityapi.errors import CityAPIError
+from portal.events.reminders import send_reminders
 from portal.extensions import db
 from portal.tickets.sender import send_due
 from portal.tickets.services import refresh_services
@@ -60,6 +61,9 @@ def run_worker(
                     next_sync = time.monotonic() + config["CITY_SYNC_INTERVAL"]
                     if synced.created or synced.updated:
                         say(f"sync: {synced.created} new, {synced.updated} updated")
+                reminded = send_reminders()
+                if reminded:
+                    say(f"event reminders: {reminded} sent")
                 if tick_sandbox and time.monotonic() >= next_tick:
                     from portal.sandbox.city import tick
 

@@ -1,0 +1,1 @@
+"""Neighborhood events: cleanups, meetings, socials; RSVPs, calendars, reminders."""
