@@ -21,4 +21,10 @@
     bounds.push(point);
   });
   map.fitBounds(bounds, { maxZoom: 15, padding: [20, 20] });
+  // The list is the keyboard's way in; the map's own controls stay out of the tab order.
+  function untab() {
+    map.getContainer().querySelectorAll("a, button").forEach(function (n) { n.setAttribute("tabindex", "-1"); });
+  }
+  untab();
+  map.on("popupopen", untab);
 })();

@@ -194,3 +194,28 @@ def test_meeting_and_batch_pages_have_no_violations(audit, world, make_user):
         "/areas/old-city",
     ):
         assert audit(path) == [], path
+
+
+def test_event_pages_have_no_violations(audit, world, make_user):
+    from datetime import UTC, datetime, timedelta
+
+    from portal.events import services as events
+
+    start = datetime.now(UTC) + timedelta(days=3)
+    event = events.create_event(
+        world,
+        events.EventInput(
+            kind="social",
+            title="Block party",
+            starts_at=start,
+            ends_at=start + timedelta(hours=3),
+            lat=39.953,
+            lon=-75.145,
+            place="Elfreth's Alley",
+            capacity=10,
+            description="Bring a **dish**",
+        ),
+    )
+    assert audit(f"/events/{event.id}", email="amy@example.org") == []
+    for path in ("/events/", "/events/new", "/notices"):
+        assert audit(path) == [], path
