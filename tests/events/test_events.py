@@ -327,3 +327,68 @@ def test_a_cleanup_linked_to_five_tickets_reports_back(client, areas, make_user)
     area_page = client.get(f"/areas/{event.area.slug}").data.decode()
     assert "Past cleanups" in area_page and "fixed 4 requests" in area_page
     assert db.session.get(Ticket, tickets[0].id).status == "open"
+
+
+def test_the_organizers_pages(client, auth, areas, make_user):
+    from tests.conftest import csrf_token
+
+    make_user(email="org@example.org", name="Org")
+    goer = make_user(email="goer@example.org", name="Goer")
+    auth.login("org@example.org")
+    token = csrf_token(client, "/events/new")
+    day = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    form = {
+        "csrf_token": token,
+        "kind": "meeting",
+        "title": "Town hall",
+        "date": day,
+        "start": "18:00",
+        "end": "17:00",
+        "place": "1200 Frankford Ave",
+        "capacity": "30",
+    }
+    wrong = client.post("/events/new", data=form)
+    assert wrong.status_code == 422 and "The end must come after" in wrong.data.decode()
+    made = client.post("/events/new", data={**form, "end": "20:00"})
+    assert made.status_code == 302
+    event = db.session.scalar(select(Event))
+    assert event.place == "1200 Frankford Ave" and event.capacity == 30
+    answer, _ = services.rsvp(goer, event.id, True)
+    checked = client.post(
+        f"/events/{event.id}/checkin/{answer.id}", data={"csrf_token": token}
+    )
+    assert checked.status_code == 302
+    db.session.refresh(answer)
+    assert answer.checked_in_at is not None
+    roster = client.get(f"/events/{event.id}/attendees.csv").data.decode()
+    assert "Goer,going,1," in roster and roster.strip().endswith(",yes")
+    moved = client.post(
+        f"/events/{event.id}/edit", data={**form, "end": "21:00", "start": "19:00"}
+    )
+    assert moved.status_code == 302
+    db.session.refresh(event)
+    assert event.sequence == 1
+    cancelled = client.post(f"/events/{event.id}/cancel", data={"csrf_token": token})
+    assert cancelled.status_code == 302
+    auth.logout()
+    auth.login("goer@example.org")
+    notices = client.get("/notices").data.decode()
+    assert "Town hall" in notices and "is cancelled" in notices
+    assert client.get(f"/events/{event.id}/attendees.csv").status_code == 403
+    refused = client.post(
+        f"/events/{event.id}/cancel",
+        data={"csrf_token": csrf_token(client, "/notices")},
+    )
+    assert refused.status_code == 403
+
+
+def test_a_ticket_page_offers_a_cleanup(client, auth, areas, make_user):
+    from portal.tickets.services import queue_ticket
+
+    make_user(email="me@example.org")
+    dumped = queue_ticket("SBX-DUMP", lat=FISHTOWN[0], lon=FISHTOWN[1])
+    auth.login("me@example.org")
+    page = client.get(f"/tickets/{dumped.id}").data.decode()
+    assert f"/events/new?tickets={dumped.id}" in page
+    form = client.get(f"/events/new?tickets={dumped.id}").data.decode()
+    assert "A cleanup for these requests" in form
