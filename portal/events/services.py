@@ -378,3 +378,14 @@ def my_answers(user) -> list[Rsvp]:
             .order_by(Event.starts_at)
         )
     )
+
+
+def finish_past_events(now=None) -> int:
+    """Scheduled events that have ended become ``done`` (the worker's pass)."""
+    done = db.session.execute(
+        update(Event)
+        .where(Event.status == "scheduled", Event.ends_at < (now or utcnow()))
+        .values(status="done")
+    ).rowcount
+    db.session.commit()
+    return done

@@ -12,6 +12,7 @@ from flask import Flask
 from portal.cityapi import get_city_api
 from portal.cityapi.errors import CityAPIError
 from portal.events.reminders import send_reminders
+from portal.events.services import finish_past_events
 from portal.extensions import db
 from portal.tickets.sender import send_due
 from portal.tickets.services import refresh_services
@@ -64,6 +65,7 @@ def run_worker(
                 reminded = send_reminders()
                 if reminded:
                     say(f"event reminders: {reminded} sent")
+                finish_past_events()
                 if tick_sandbox and time.monotonic() >= next_tick:
                     from portal.sandbox.city import tick
 

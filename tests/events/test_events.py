@@ -392,3 +392,12 @@ def test_a_ticket_page_offers_a_cleanup(client, auth, areas, make_user):
     assert f"/events/new?tickets={dumped.id}" in page
     form = client.get(f"/events/new?tickets={dumped.id}").data.decode()
     assert "A cleanup for these requests" in form
+
+
+def test_ended_events_are_done(areas, make_user):
+    organizer = make_user(email="org@example.org")
+    event = make_event(organizer)
+    assert services.finish_past_events(event.starts_at) == 0
+    assert services.finish_past_events(event.ends_at + timedelta(minutes=1)) == 1
+    db.session.refresh(event)
+    assert event.status == "done"
