@@ -1,8 +1,13 @@
 """Language and timezone selection (Flask-Babel), and the date filters templates use."""
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import format_date, format_datetime
+from flask_babel import gettext as _
 
+from portal.errors import ValidationFailed
 from portal.extensions import babel
 
 
@@ -15,6 +20,30 @@ def select_locale() -> str:
 def select_timezone() -> str:
     # Dates are shown in the city's zone: a resident reads "7 pm" as their own evening.
     return current_app.config["CITY_TIMEZONE"]
+
+
+def city_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["CITY_TIMEZONE"])
+
+
+def city_time(text: str, field: str) -> datetime:
+    """What a form typed ("2026-12-05", "2026-12-05T18:30"), read in the city's zone
+    unless it names its own offset. :raises ValidationFailed: naming the field."""
+    try:
+        moment = datetime.fromisoformat((text or "").strip())
+    except ValueError:
+        raise ValidationFailed(_("Give a date like 2026-12-05."), field) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=city_zone())
+
+
+def city_datetime(date_text: str, time_text: str, field: str) -> datetime:
+    """A date and a time from two form fields, in the city's zone."""
+    if not (date_text or "").strip() or not (time_text or "").strip():
+        raise ValidationFailed(_("Give the date and time."), field)
+    try:
+        return city_time(f"{date_text.strip()}T{time_text.strip()}", field)
+    except ValidationFailed:
+        raise ValidationFailed(_("Give the date and time."), field) from None
 
 
 def init_i18n(app: Flask) -> None:

@@ -1,6 +1,8 @@
 """PortalNamespace: base of every Socket.IO namespace (login-aware, rate-limited,
 errors emitted), and closing a user's or a login's sockets from the server side."""
 
+from functools import lru_cache
+
 from flask import Flask, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -10,7 +12,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from portal.auth.services import session_tag
-from portal.errors import PermissionDenied, PortalError
+from portal.errors import PermissionDenied, PortalError, ValidationFailed
 from portal.extensions import socketio
 
 # Events Socket.IO itself raises: never counted, never refused.
@@ -30,9 +32,14 @@ def init_socket_limits(app: Flask) -> None:
     app.extensions["socket_limiter"] = MovingWindowRateLimiter(storage)
 
 
+@lru_cache(maxsize=8)
+def _parsed(limit: str):
+    return parse_many(limit)
+
+
 def _within_limit() -> bool:
     limiter = current_app.extensions["socket_limiter"]
-    limits = parse_many(current_app.config["SOCKET_EVENT_LIMIT"])
+    limits = _parsed(current_app.config["SOCKET_EVENT_LIMIT"])
     return all(limiter.hit(limit, "socket", request.sid) for limit in limits)
 
 
@@ -123,6 +130,16 @@ class PortalNamespace(Namespace):
             leave_room(room)
         except ValueError:
             pass
+
+    def id_in(self, data, name: str) -> int:
+        """The whole number a client event names (``{"thread": 3}``).
+
+        :raises ValidationFailed: missing, or not a whole number (naming ``name``).
+        """
+        value = data.get(name) if isinstance(data, dict) else None
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValidationFailed(_("Give the %(name)s as a number.", name=name), name)
+        return value
 
     def require_login(self):
         """:raises PermissionDenied: the socket carries no signed-in session."""

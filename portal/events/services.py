@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from portal.areas.models import Area
 from portal.areas.services import locate
@@ -305,8 +305,21 @@ def _new_answer(event: Event, user, state: str) -> Rsvp:
     return answer
 
 
+def _waiting(event: Event, before: int | None = None) -> int:
+    """How many wait in line (ahead of ``before``, a queue number, if given)."""
+    query = (
+        select(func.count())
+        .select_from(Rsvp)
+        .where(Rsvp.event_id == event.id, Rsvp.state == "waitlisted")
+    )
+    if before is not None:
+        query = query.where(Rsvp.queue_number < before)
+    return db.session.scalar(query)
+
+
 def counts(event: Event) -> dict:
-    waitlisted = sum(1 for r in event.rsvps if r.state == "waitlisted")
+    # Sent after every answer: one count, not every RSVP loaded.
+    waitlisted = _waiting(event)
     return {
         "event": event.id,
         "going": event.going_count,
@@ -325,11 +338,7 @@ def answer_of(user, event: Event) -> Rsvp | None:
 
 
 def waitlist_position(answer: Rsvp) -> int:
-    return 1 + sum(
-        1
-        for other in answer.event.rsvps
-        if other.state == "waitlisted" and other.queue_number < answer.queue_number
-    )
+    return 1 + _waiting(answer.event, answer.queue_number)
 
 
 def list_events(

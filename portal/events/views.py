@@ -4,7 +4,6 @@ RSVP, the organizer's list (CSV, check-in), calendar files, and notices."""
 import csv
 import io
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -27,31 +26,15 @@ from portal.errors import PortalError, ValidationFailed
 from portal.events import calendar, cleanups, notify, services
 from portal.events.models import KINDS, Event, Notice, Rsvp
 from portal.extensions import db
-from portal.forums.views import CsrfForm
+from portal.i18n import city_datetime, city_time, city_zone
 from portal.liaisons.batches import safe_cell
+from portal.pageforms import CsrfForm, flash_refusal
 
 bp = Blueprint("events", __name__)
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["CITY_TIMEZONE"])
-
-
-def _local(date_text: str, time_text: str, field: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(f"{date_text.strip()}T{time_text.strip()}")
-    except ValueError:
-        raise ValidationFailed(_("Give a date and time."), field) from None
-    return moment.replace(tzinfo=_zone())
-
-
 def _day(text: str, field: str) -> datetime | None:
-    if not (text or "").strip():
-        return None
-    try:
-        return datetime.fromisoformat(text.strip()).replace(tzinfo=_zone())
-    except ValueError:
-        raise ValidationFailed(_("Give a date like 2026-12-05."), field) from None
+    return city_time(text, field) if (text or "").strip() else None
 
 
 def input_from_form(form) -> services.EventInput:
@@ -63,8 +46,10 @@ def input_from_form(form) -> services.EventInput:
     return services.EventInput(
         kind=form.get("kind", ""),
         title=form.get("title", ""),
-        starts_at=_local(form.get("date", ""), form.get("start", ""), "starts_at"),
-        ends_at=_local(
+        starts_at=city_datetime(
+            form.get("date", ""), form.get("start", ""), "starts_at"
+        ),
+        ends_at=city_datetime(
             form.get("end_date") or form.get("date", ""), form.get("end", ""), "ends_at"
         ),
         place=form.get("place", ""),
@@ -158,12 +143,9 @@ def show(event_id: int):
 def rsvp(event_id: int):
     going = request.form.get("going") == "yes"
     try:
-        answer, promoted = services.rsvp(current_user, event_id, going)
+        answer, _promoted = services.rsvp(current_user, event_id, going)
     except PortalError as error:
-        db.session.rollback()
-        if error.status in (403, 404):
-            raise
-        flash(error.message, "error")
+        flash_refusal(error)
     else:
         notify.rsvp_changed(answer.event)
         messages = {
@@ -193,10 +175,7 @@ def report(event_id: int, ticket_id: int):
             upload("after"),
         )
     except PortalError as error:
-        db.session.rollback()
-        if error.status in (403, 404):
-            raise
-        flash(error.message, "error")
+        flash_refusal(error)
     else:
         flash(_("Reported; the request's thread has a note."))
     return redirect(url_for(".show", event_id=event_id) + f"#cleanup-{ticket_id}")
@@ -205,9 +184,13 @@ def report(event_id: int, ticket_id: int):
 @bp.post("/events/<int:event_id>/cancel")
 @login_required
 def cancel(event_id: int):
-    event = services.cancel_event(current_user, event_id)
-    notify.rsvp_changed(event)
-    flash(_("The event is cancelled; everyone who answered is told."))
+    try:
+        event = services.cancel_event(current_user, event_id)
+    except PortalError as error:  # cancelled already: say so on the event's page
+        flash_refusal(error)
+    else:
+        notify.rsvp_changed(event)
+        flash(_("The event is cancelled; everyone who answered is told."))
     return redirect(url_for(".show", event_id=event_id))
 
 
@@ -228,7 +211,10 @@ def edit(event_id: int):
             notify.rsvp_changed(event)
             flash(_("The event is changed; calendars will follow."))
             return redirect(url_for(".show", event_id=event_id))
-    local = event.starts_at.astimezone(_zone()), event.ends_at.astimezone(_zone())
+    local = (
+        event.starts_at.astimezone(city_zone()),
+        event.ends_at.astimezone(city_zone()),
+    )
     values = request.form or {
         "kind": event.kind,
         "title": event.title,

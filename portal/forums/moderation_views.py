@@ -23,7 +23,8 @@ from portal.errors import NotFound, PortalError, ValidationFailed
 from portal.extensions import db
 from portal.forums import moderation, notify, review
 from portal.forums.models import Post
-from portal.forums.views import CsrfForm, post_url
+from portal.forums.views import post_url
+from portal.pageforms import CsrfForm, flash_refusal
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 
@@ -54,10 +55,7 @@ def _act(action) -> None:
     try:
         outcome = action()
     except PortalError as error:
-        db.session.rollback()
-        if error.status in (403, 404):
-            raise
-        flash(error.message, "error")
+        flash_refusal(error)
     else:
         _done([outcome])
         flash(done_message(outcome.entry.action))

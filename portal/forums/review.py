@@ -4,9 +4,7 @@ the audit log (for admins), filtered and paged."""
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -27,6 +25,7 @@ from portal.forums.services import (
     is_site_moderator,
     signed_in,
 )
+from portal.i18n import city_time
 
 LOG_PAGE_SIZE = 50
 TARGET_TYPES = ("post", "thread", "user")
@@ -148,12 +147,7 @@ def parse_log_filter(args, get_area) -> LogFilter:
     for name in ("since", "until"):
         value = (args.get(name) or "").strip()
         if value:
-            try:
-                setattr(found, name, datetime.fromisoformat(value))
-            except ValueError:
-                raise ValidationFailed(
-                    _("Give a date like 2026-11-23."), name
-                ) from None
+            setattr(found, name, city_time(value, name))
     return found
 
 
@@ -177,9 +171,9 @@ def audit_log(user, wanted: LogFilter, page: int = 1) -> Page:
     if wanted.area is not None:
         query = query.where(ModerationEntry.area_id == wanted.area.id)
     if wanted.since is not None:
-        query = query.where(ModerationEntry.at >= _aware(wanted.since))
+        query = query.where(ModerationEntry.at >= wanted.since)
     if wanted.until is not None:
-        query = query.where(ModerationEntry.at < _aware(wanted.until))
+        query = query.where(ModerationEntry.at < wanted.until)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     pages = max(1, -(-total // LOG_PAGE_SIZE))
     page = min(max(1, page), pages)
@@ -189,10 +183,3 @@ def audit_log(user, wanted: LogFilter, page: int = 1) -> Page:
         .limit(LOG_PAGE_SIZE)
     )
     return Page(list(rows), page, pages)
-
-
-def _aware(moment: datetime) -> datetime:
-    """A date typed without a zone is read in the city's zone."""
-    if moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=ZoneInfo(current_app.config["CITY_TIMEZONE"]))

@@ -9,10 +9,8 @@ Socket events skip Flask's request pipeline, so each handler checks the user its
 (the session is the one the socket carried at connect).
 """
 
-from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.errors import ValidationFailed
 from portal.forums import services
 from portal.forums.notify import room, staff_room
 from portal.sockets import PortalNamespace
@@ -20,10 +18,7 @@ from portal.sockets import PortalNamespace
 
 class ForumsNamespace(PortalNamespace):
     def on_join(self, data):
-        thread_id = data.get("thread") if isinstance(data, dict) else None
-        if not isinstance(thread_id, int) or isinstance(thread_id, bool):
-            raise ValidationFailed(_("Give the thread's id."), "thread")
-        thread = services.visible_thread(current_user, thread_id)
+        thread = services.visible_thread(current_user, self.id_in(data, "thread"))
         if services.can_moderate(current_user, thread.area):
             self.join(staff_room(thread.id))
         self.join(room(thread.id))

@@ -3,21 +3,16 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 
 from portal.areas import services as areas
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.forums import flags, limits, notify, services
 from portal.forums.models import Post
+from portal.pageforms import CsrfForm
 from portal.tickets.services import get_ticket, is_following
 
 bp = Blueprint("forums", __name__, url_prefix="/forums")
-
-
-class CsrfForm(FlaskForm):
-    """Renders the CSRF token into the plain HTML forms here (CSRFProtect checks
-    every POST before the view runs)."""
 
 
 def post_url(post: Post) -> str:

@@ -17,10 +17,10 @@ from flask_login import current_user, login_required
 
 from portal.errors import PermissionDenied, PortalError, ValidationFailed
 from portal.extensions import db, limiter
-from portal.forums.views import CsrfForm
 from portal.liaisons import batches, bulk, services
 from portal.liaisons.models import BatchRow
 from portal.liaisons.views import _services
+from portal.pageforms import CsrfForm, flash_refusal
 
 bp = Blueprint("batches", __name__, url_prefix="/batches")
 FORM_ROWS = 10
@@ -152,10 +152,7 @@ def fix(row_id: int):
     try:
         row = batches.fix_row(current_user, row_id, cells)
     except PortalError as error:
-        db.session.rollback()
-        if error.status in (403, 404):
-            raise
-        flash(error.message, "error")
+        flash_refusal(error)
         row = db.session.get(BatchRow, row_id)
     else:
         state = batches.row_state(row)["state"]

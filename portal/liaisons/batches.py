@@ -7,6 +7,7 @@ import re
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal.auth.services import has_role
 from portal.errors import Conflict, NotFound, PermissionDenied
@@ -40,7 +41,12 @@ def may_see(user, batch: Batch) -> bool:
 def get_batch(user, batch_id: int) -> Batch:
     """:raises NotFound: no such batch, or not the user's to see."""
     user = signed_in(user)
-    batch = db.session.get(Batch, batch_id)
+    # Each row's state reads its ticket: load them with the rows, not one by one.
+    batch = db.session.get(
+        Batch,
+        batch_id,
+        options=[selectinload(Batch.rows).selectinload(BatchRow.ticket)],
+    )
     if batch is None or not may_see(user, batch):
         raise NotFound(_("There is no batch %(id)s.", id=batch_id), "batch")
     return batch
@@ -107,7 +113,11 @@ def rows_for_tickets(ticket_ids: list[int]) -> list[BatchRow]:
     if not ticket_ids:
         return []
     return list(
-        db.session.scalars(select(BatchRow).where(BatchRow.ticket_id.in_(ticket_ids)))
+        db.session.scalars(
+            select(BatchRow)
+            .where(BatchRow.ticket_id.in_(ticket_ids))
+            .options(selectinload(BatchRow.ticket))
+        )
     )
 
 

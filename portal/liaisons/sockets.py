@@ -7,9 +7,6 @@
   "message"}`` (see notify.py).
 """
 
-from flask_babel import gettext as _
-
-from portal.errors import ValidationFailed
 from portal.liaisons.batches import get_batch, row_state
 from portal.liaisons.notify import room
 from portal.sockets import PortalNamespace
@@ -17,9 +14,6 @@ from portal.sockets import PortalNamespace
 
 class BatchesNamespace(PortalNamespace):
     def on_join(self, data):
-        batch_id = data.get("batch") if isinstance(data, dict) else None
-        if not isinstance(batch_id, int) or isinstance(batch_id, bool):
-            raise ValidationFailed(_("Give the batch's id."), "batch")
-        batch = get_batch(self.require_login(), batch_id)
+        batch = get_batch(self.require_login(), self.id_in(data, "batch"))
         self.join(room(batch.id))
         return {"batch": batch.id, "rows": [row_state(row) for row in batch.rows]}

@@ -4,13 +4,10 @@
 import csv
 import io
 import secrets
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -23,21 +20,13 @@ from flask_login import current_user, login_required
 from portal.areas import services as areas
 from portal.errors import PermissionDenied, PortalError, ValidationFailed
 from portal.extensions import db
-from portal.forums.views import CsrfForm
+from portal.i18n import city_datetime
 from portal.liaisons import bulk, services
 from portal.liaisons.batches import safe_cell
+from portal.pageforms import CsrfForm
 from portal.tickets.models import CityService
 
 bp = Blueprint("liaisons", __name__)
-
-
-def local_datetime(date_text: str, time_text: str) -> datetime:
-    """A date and time typed in the city's zone. :raises ValidationFailed."""
-    try:
-        moment = datetime.fromisoformat(f"{date_text.strip()}T{time_text.strip()}")
-    except ValueError:
-        raise ValidationFailed(_("Give the date and time."), "starts_at") from None
-    return moment.replace(tzinfo=ZoneInfo(current_app.config["CITY_TIMEZONE"]))
 
 
 def _services():
@@ -58,8 +47,8 @@ def new_meeting():
     if request.method == "POST":
         try:
             area = areas.get_area(request.form.get("area", ""))
-            starts_at = local_datetime(
-                request.form.get("date", ""), request.form.get("time", "")
+            starts_at = city_datetime(
+                request.form.get("date", ""), request.form.get("time", ""), "starts_at"
             )
             meeting = services.create_meeting(
                 current_user,

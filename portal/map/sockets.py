@@ -58,9 +58,7 @@ class MapNamespace(PortalNamespace):
         return {"areas": sorted(slugs)}
 
     def on_watch_ticket(self, data):
-        ticket_id = data.get("id") if isinstance(data, dict) else None
-        if not isinstance(ticket_id, int) or isinstance(ticket_id, bool):
-            raise ValidationFailed(_("Give the ticket's id."), "id")
+        ticket_id = self.id_in(data, "id")
         exists = db.session.get(Ticket, ticket_id) is not None
         if not exists:
             raise NotFound(_("There is no ticket %(id)s.", id=ticket_id), "id")
