@@ -20,6 +20,8 @@ def create_app(overrides=None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     configure(app, overrides)
+    register_logging(app)
+    register_converters(app)
     register_models()
     register_extensions(app)
     register_blueprints(app)
@@ -61,6 +63,19 @@ def _instance_secret(app: Flask) -> str:
             handle.write(secrets.token_hex(32))
         app.logger.warning("PORTAL_SECRET_KEY is not set: generated one into %s", path)
     return path.read_text().strip()
+
+
+def register_logging(app: Flask) -> None:
+    from portal.logs import init_logging
+
+    init_logging(app)
+
+
+def register_converters(app: Flask) -> None:
+    from portal.bounds import WholeConverter
+
+    # Before any route exists: every <int:…> then refuses numbers no id column holds.
+    app.url_map.converters["int"] = WholeConverter
 
 
 def register_extensions(app: Flask) -> None:

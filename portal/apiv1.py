@@ -5,6 +5,8 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Api
 
+from portal.bounds import MAX_WHOLE, clamp_moment, is_valid_text, storable_moment
+from portal.errors import ValidationFailed
 from portal.extensions import csrf
 
 
@@ -15,6 +17,9 @@ class ErrorBody(ma.Schema):
         keys=ma.fields.String(),
         values=ma.fields.String(),
         metadata={"description": "Per-field reasons, keyed by field name."},
+    )
+    reference = ma.fields.String(
+        metadata={"description": "On a 500: the request id the server's log names."}
     )
 
 
@@ -32,19 +37,64 @@ class PortalApi(Api):
 
 
 class Text(ma.fields.String):
-    """A string refusing lone surrogates, which no database or UTF-8 page can hold."""
+    """A string without NUL, control characters or lone surrogates, which no database
+    or UTF-8 page can hold."""
 
     default_error_messages = {
-        "surrogate": _l("Contains characters that are not valid text.")
+        "surrogate": _l(
+            "Contains characters that are not valid text (such as control characters)."
+        )
     }
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise self.make_error("surrogate") from None
+        if not is_valid_text(text):
+            raise self.make_error("surrogate")
         return text
+
+
+class Whole(ma.fields.Integer):
+    """A whole number the databases can hold: every integer an API call takes is one
+    (a test checks), so 2**63 is a 422 naming its field, never an overflow."""
+
+    def __init__(self, *, minimum: int = -MAX_WHOLE, maximum: int = MAX_WHOLE, **kw):
+        validators = kw.pop("validate", None) or []
+        if callable(validators):
+            validators = [validators]
+        bound = ma.validate.Range(
+            min=max(minimum, -MAX_WHOLE),
+            max=min(maximum, MAX_WHOLE),
+            error=str(_l("Give a whole number from {min} to {max}.")),
+        )
+        super().__init__(validate=[bound, *validators], **kw)
+
+
+class Id(Whole):
+    """The id of a row: 1 to ``MAX_WHOLE``."""
+
+    def __init__(self, **kw):
+        kw.setdefault("minimum", 1)
+        super().__init__(**kw)
+
+
+class When(ma.fields.AwareDateTime):
+    """An ISO 8601 datetime with its offset. Stored values must lie between 1900 and
+    2999 (``clamp=False``); filters are brought into that span (``clamp=True``).
+    Either way the value comes out in UTC, never overflowing at the calendar's edges.
+    """
+
+    def __init__(self, *, clamp: bool = False, **kw):
+        super().__init__(**kw)
+        self.clamp = clamp
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        if self.clamp:
+            return clamp_moment(moment)
+        try:
+            return storable_moment(moment, attr or "date")
+        except ValidationFailed as error:
+            raise ma.ValidationError(error.message) from None
 
 
 api = PortalApi()

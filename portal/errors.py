@@ -7,6 +7,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from portal.logs import current_request_id
+
 log = logging.getLogger(__name__)
 
 
@@ -58,14 +60,22 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_response(status: int, code: str, message: str, fields=None, headers=None):
+def error_response(
+    status: int, code: str, message: str, fields=None, headers=None, reference=None
+):
     if wants_json():
         body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+        if reference:
+            body["error"]["reference"] = reference
         response = jsonify(body)
     else:
         try:
             response = render_template(
-                "errors/error.html", status=status, message=message, fields=fields or {}
+                "errors/error.html",
+                status=status,
+                message=message,
+                fields=fields or {},
+                reference=reference,
             )
         except Exception:
             # The layout itself failed (a broken template or database): still say
@@ -159,11 +169,15 @@ def handle_too_deep(exc: RecursionError):
 def handle_unexpected(exc: Exception):
     if isinstance(exc, HTTPException):
         return handle_http_exception(exc)
+    # The traceback and the page carry the same request id, so a resident's report
+    # leads an operator to the line.
     log.exception("unhandled error on %s %s", request.method, request.path)
     message = _(
         "Something went wrong on our side. It has been logged; please try again."
     )
-    return error_response(500, "internal_error", message)
+    return error_response(
+        500, "internal_error", message, reference=current_request_id()
+    )
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -1,5 +1,5 @@
 """Security headers (Talisman CSP: the portal and tile server only), JSON limits, and
-text no database can store."""
+the refusal of text no database can store."""
 
 from urllib.parse import urlsplit
 
@@ -7,45 +7,32 @@ from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 
+from portal.bounds import bad_text_field, invalid_text_error, is_valid_text
 from portal.errors import ValidationFailed
 from portal.extensions import talisman
 
 
-def _nul_field(value, name: str) -> str | None:
-    if isinstance(value, str):
-        return name if "\x00" in value else None
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        found = _nul_field(item, f"{name}.{key}" if name else str(key))
-        if found:
-            return found
-    return None
-
-
-def refuse_nul_characters() -> None:
-    """A NUL character is valid UTF-8 but PostgreSQL cannot store it: every form,
-    query and JSON body with one is refused up front, naming the field.
+def refuse_invalid_text() -> None:
+    """Every name and value of the query, form and JSON body is checked here, once,
+    before any view: NUL (PostgreSQL cannot store it), control characters and lone
+    surrogates are refused up front, naming the field. A form part without a name is
+    refused too.
 
     :raises ValidationFailed: 422, for the first field holding one.
     """
-    for source in (request.args, request.form):
+    for source in (request.args, request.form, request.files):
         for name, value in source.items(multi=True):
-            if "\x00" in value or "\x00" in name:
-                raise ValidationFailed(
-                    _("Contains characters that are not valid text."), name
-                )
+            if not name:
+                raise ValidationFailed(_("A part of the form has no name."), "body")
+            text = value if isinstance(value, str) else (value.filename or "")
+            if not is_valid_text(name):
+                raise invalid_text_error("body")
+            if not is_valid_text(text):
+                raise invalid_text_error(name)
     if request.is_json:
-        body = request.get_json(silent=True)
-        field = _nul_field(body, "")
+        field = bad_text_field(request.get_json(silent=True))
         if field:
-            raise ValidationFailed(
-                _("Contains characters that are not valid text."), field
-            )
+            raise invalid_text_error(field)
 
 
 class SafeJSONProvider(DefaultJSONProvider):
@@ -85,7 +72,7 @@ def content_security_policy(app: Flask) -> dict:
 
 
 def init_security(app: Flask) -> None:
-    app.before_request(refuse_nul_characters)
+    app.before_request(refuse_invalid_text)
     app.json_provider_class = SafeJSONProvider
     app.json = SafeJSONProvider(app)
     talisman.init_app(

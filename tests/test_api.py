@@ -46,6 +46,7 @@ def test_openapi_document_matches_the_routes(client, app):
         "code",
         "message",
         "fields",
+        "reference",
     }
 
 
