@@ -41,9 +41,7 @@ class Text(ma.fields.String):
     or UTF-8 page can hold."""
 
     default_error_messages = {
-        "surrogate": _l(
-            "Contains characters that are not valid text (such as control characters)."
-        )
+        "surrogate": _l("Contains characters that are not valid text.")
     }
 
     def _deserialize(self, value, attr, data, **kwargs):

@@ -70,7 +70,7 @@ def bad_text_field(value, name: str = "") -> str | None:
 
 def invalid_text_error(field: str) -> ValidationFailed:
     return ValidationFailed(
-        _("Contains characters that are not valid text (such as control characters)."),
+        _("Contains characters that are not valid text."),
         field,
     )
 
