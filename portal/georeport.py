@@ -72,4 +72,7 @@ def parse_date(value: str | None, name: str) -> datetime | None:
         ) from None
     if moment.tzinfo is None:
         raise ValueError(f"{name} needs a timezone (Z or ±HH:MM)")
+    # Years 1 and 9999 overflow once converted to UTC; no request is that old or new.
+    if not 1900 <= moment.year <= 2999:
+        raise ValueError(f"{name} must lie between the years 1900 and 2999")
     return moment

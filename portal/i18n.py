@@ -7,6 +7,7 @@ from flask import Flask, current_app, has_request_context, request
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 
+from portal.bounds import storable_moment
 from portal.errors import ValidationFailed
 from portal.extensions import babel
 
@@ -33,17 +34,22 @@ def city_time(text: str, field: str) -> datetime:
         moment = datetime.fromisoformat((text or "").strip())
     except ValueError:
         raise ValidationFailed(_("Give a date like 2026-12-05."), field) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=city_zone())
+    return _storable(moment, field)
 
 
 def city_datetime(date_text: str, time_text: str, field: str) -> datetime:
     """A date and a time from two form fields, in the city's zone."""
-    if not (date_text or "").strip() or not (time_text or "").strip():
-        raise ValidationFailed(_("Give the date and time."), field)
     try:
-        return city_time(f"{date_text.strip()}T{time_text.strip()}", field)
-    except ValidationFailed:
+        moment = datetime.fromisoformat(f"{date_text.strip()}T{time_text.strip()}")
+    except (AttributeError, ValueError):
         raise ValidationFailed(_("Give the date and time."), field) from None
+    return _storable(moment, field)
+
+
+def _storable(moment: datetime, field: str) -> datetime:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=city_zone())
+    storable_moment(moment, field)  # years 1 and 9999 overflow once in UTC
+    return moment
 
 
 def init_i18n(app: Flask) -> None:

@@ -4,7 +4,7 @@ import marshmallow as ma
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 
-from portal.apiv1 import SECURITY, Text
+from portal.apiv1 import SECURITY, Id, Text, When, Whole
 from portal.areas import services as areas
 from portal.events import cleanups, notify, services
 from portal.events.models import KINDS
@@ -16,28 +16,28 @@ blp = Blueprint("events_api", __name__, description="Neighborhood events.")
 class EventQuery(ma.Schema):
     area = ma.fields.String(load_default=None)
     kind = ma.fields.String(load_default=None, validate=ma.validate.OneOf(KINDS))
-    since = ma.fields.AwareDateTime(load_default=None, data_key="from")
-    until = ma.fields.AwareDateTime(load_default=None, data_key="to")
+    since = When(clamp=True, load_default=None, data_key="from")
+    until = When(clamp=True, load_default=None, data_key="to")
 
 
 class NewEvent(ma.Schema):
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(KINDS))
     title = Text(required=True, validate=ma.validate.Length(max=services.TITLE_MAX))
-    starts_at = ma.fields.AwareDateTime(required=True)
-    ends_at = ma.fields.AwareDateTime(required=True)
+    starts_at = When(required=True)
+    ends_at = When(required=True)
     place = Text(load_default="", validate=ma.validate.Length(max=services.PLACE_MAX))
     lat = ma.fields.Float(load_default=None, allow_nan=False)
     lon = ma.fields.Float(load_default=None, allow_nan=False)
     description = Text(
         load_default="", validate=ma.validate.Length(max=services.DESCRIPTION_MAX)
     )
-    capacity = ma.fields.Integer(
+    capacity = Whole(
         load_default=None,
         strict=True,
         validate=ma.validate.Range(min=1, max=services.CAPACITY_MAX),
     )
     tickets = ma.fields.List(
-        ma.fields.Integer(),
+        Id(),
         load_default=list,
         validate=ma.validate.Length(max=cleanups.MAX_TICKETS),
         metadata={"description": "Open dumping or vacant-lot tickets a cleanup fixes."},
@@ -49,7 +49,7 @@ class RsvpBody(ma.Schema):
 
 
 class EventItem(ma.Schema):
-    id = ma.fields.Integer()
+    id = Whole()
     kind = ma.fields.String()
     title = ma.fields.String()
     area = ma.fields.Function(lambda event: event.area.slug)
@@ -59,8 +59,8 @@ class EventItem(ma.Schema):
     starts_at = ma.fields.DateTime()
     ends_at = ma.fields.DateTime()
     status = ma.fields.String()
-    capacity = ma.fields.Integer(allow_none=True)
-    going = ma.fields.Integer(attribute="going_count")
+    capacity = Whole(allow_none=True)
+    going = Whole(attribute="going_count")
     description_html = ma.fields.String()
     organizer = ma.fields.Function(
         lambda event: event.organizer.display_name if event.organizer else None
@@ -72,14 +72,14 @@ class EventList(ma.Schema):
 
 
 class RsvpResult(ma.Schema):
-    event = ma.fields.Integer()
+    event = Whole()
     state = ma.fields.String(metadata={"description": "going | waitlisted | not_going"})
-    position = ma.fields.Integer(
+    position = Whole(
         allow_none=True, metadata={"description": "Place in the waitlist, from 1."}
     )
-    going = ma.fields.Integer()
-    waitlisted = ma.fields.Integer()
-    capacity = ma.fields.Integer(allow_none=True)
+    going = Whole()
+    waitlisted = Whole()
+    capacity = Whole(allow_none=True)
 
 
 @blp.get("")

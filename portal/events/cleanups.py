@@ -7,6 +7,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal.bounds import whole
 from portal.dbtypes import utcnow
 from portal.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from portal.events.models import CleanupTicket, Event
@@ -28,9 +29,12 @@ def parse_ids(text: str) -> list[int]:
     """ "3,5,8" from a link or form; anything else is dropped, at most 50."""
     found = []
     for part in (text or "").split(","):
-        part = part.strip()
-        if part.isdigit() and int(part) not in found:
-            found.append(int(part))
+        try:
+            number = whole(part)
+        except ValueError:
+            continue
+        if number > 0 and number not in found:
+            found.append(number)
     return found[:MAX_TICKETS]
 
 

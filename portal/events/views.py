@@ -21,6 +21,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from portal.areas import services as areas
+from portal.bounds import whole
 from portal.dbtypes import utcnow
 from portal.errors import PortalError, ValidationFailed
 from portal.events import calendar, cleanups, notify, services
@@ -39,10 +40,12 @@ def _day(text: str, field: str) -> datetime | None:
 
 def input_from_form(form) -> services.EventInput:
     capacity = (form.get("capacity") or "").strip()
-    if capacity and not capacity.isdigit():
+    try:
+        capacity = whole(capacity) if capacity else None
+    except ValueError:
         raise ValidationFailed(
             _("Give a number of places from 1, or none."), "capacity"
-        )
+        ) from None
     return services.EventInput(
         kind=form.get("kind", ""),
         title=form.get("title", ""),
@@ -56,7 +59,7 @@ def input_from_form(form) -> services.EventInput:
         lat=form.get("lat") or None,
         lon=form.get("lon") or None,
         description=form.get("description", ""),
-        capacity=int(capacity) if capacity else None,
+        capacity=capacity,
     )
 
 

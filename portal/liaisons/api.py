@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 
-from portal.apiv1 import SECURITY, Text
+from portal.apiv1 import SECURITY, Id, Text, When, Whole
 from portal.areas import services as areas
 from portal.errors import ValidationFailed
 from portal.extensions import limiter
@@ -19,7 +19,7 @@ blp = Blueprint("liaisons_api", __name__, description="Meetings and bulk filing.
 class NewMeeting(ma.Schema):
     area = ma.fields.String(required=True, metadata={"description": "Area slug."})
     title = Text(required=True, validate=ma.validate.Length(max=services.TITLE_MAX))
-    starts_at = ma.fields.AwareDateTime(required=True)
+    starts_at = When(required=True)
     place = Text(required=True, validate=ma.validate.Length(max=services.PLACE_MAX))
     agenda = ma.fields.List(
         Text(validate=ma.validate.Length(max=services.ITEM_MAX)),
@@ -30,13 +30,13 @@ class NewMeeting(ma.Schema):
 
 class Minutes(ma.Schema):
     minutes = Text(required=True, validate=ma.validate.Length(max=services.MINUTES_MAX))
-    attendees = ma.fields.Integer(
+    attendees = Whole(
         required=True, strict=True, validate=ma.validate.Range(min=0, max=100_000)
     )
 
 
 class DraftSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Whole()
     source_text = ma.fields.String()
     service_code = ma.fields.String(allow_none=True)
     address = ma.fields.String(allow_none=True)
@@ -46,26 +46,26 @@ class DraftSchema(ma.Schema):
 
 
 class MeetingSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Whole()
     area = ma.fields.Function(lambda meeting: meeting.area.slug)
     title = ma.fields.String()
     starts_at = ma.fields.DateTime()
     place = ma.fields.String()
     agenda = ma.fields.List(ma.fields.String())
     minutes_html = ma.fields.String(allow_none=True)
-    attendees = ma.fields.Integer(allow_none=True)
+    attendees = Whole(allow_none=True)
 
 
 class RowState(ma.Schema):
-    row = ma.fields.Integer()
-    id = ma.fields.Integer()
+    row = Whole()
+    id = Whole()
     state = ma.fields.String(
         metadata={
             "description": "invalid | me_too | queued | sending | sent | rejected | "
             "failed"
         }
     )
-    ticket = ma.fields.Integer(allow_none=True)
+    ticket = Whole(allow_none=True)
     city_id = ma.fields.String(allow_none=True)
     message = ma.fields.String(allow_none=True)
     errors = ma.fields.Dict(
@@ -76,18 +76,18 @@ class RowState(ma.Schema):
 
 
 class BatchSchema(ma.Schema):
-    id = ma.fields.Integer()
-    meeting = ma.fields.Integer(allow_none=True)
+    id = Whole()
+    meeting = Whole(allow_none=True)
     source = ma.fields.String()
     replayed = ma.fields.Boolean(
         metadata={"description": "The same batch was sent before: nothing new filed."}
     )
-    summary = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    summary = ma.fields.Dict(keys=ma.fields.String(), values=Whole())
     rows = ma.fields.List(ma.fields.Nested(RowState))
 
 
 class BatchQuery(ma.Schema):
-    meeting = ma.fields.Integer(load_default=None)
+    meeting = Id(load_default=None)
 
 
 def batch_view(batch, replayed: bool = False) -> dict:

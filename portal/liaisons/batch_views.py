@@ -15,6 +15,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal.bounds import whole
 from portal.errors import PermissionDenied, PortalError, ValidationFailed
 from portal.extensions import db, limiter
 from portal.liaisons import batches, bulk, services
@@ -76,7 +77,7 @@ def create():
     try:
         meeting = None
         if request.form.get("meeting"):
-            meeting = services.get_meeting(request.form.get("meeting", type=int) or 0)
+            meeting = services.get_meeting(request.form.get("meeting", type=whole) or 0)
         if upload and upload.filename:
             rows, source = bulk.parse_csv(upload.read(bulk.MAX_CSV_BYTES + 1)), "csv"
         else:

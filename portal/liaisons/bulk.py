@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.areas.services import locate
+from portal.bounds import is_valid_text
 from portal.errors import PermissionDenied, ValidationFailed
 from portal.extensions import db
 from portal.forums.services import signed_in
@@ -127,8 +128,14 @@ def _number(value, field: str, low: float, high: float, errors: dict):
     return number
 
 
-def _attributes(cells: dict) -> dict:
-    given = dict(cells.get("attributes") or {})
+def _attributes(cells: dict, errors: dict) -> dict:
+    given = cells.get("attributes") or {}
+    if not isinstance(given, dict):
+        errors["attributes"] = _(
+            "Give the answers as an object: question codes and their answers."
+        )
+        given = {}
+    given = dict(given)
     for name, value in cells.items():
         if name.startswith(ATTRIBUTE_PREFIX) and name.endswith("]") and value:
             values = [part.strip() for part in str(value).split(";") if part.strip()]
@@ -147,6 +154,13 @@ def check_row(cells: dict, area_ids: set[int]):
             n=cells["_shape"],
         )
         return None, errors
+    for name, value in cells.items():
+        # A JSON body is checked whole before any view; a CSV's cells are checked here,
+        # so one bad cell marks its row, not the file.
+        if not is_valid_text(str(name)):
+            errors["row"] = _("A column name holds characters that are not text.")
+        elif isinstance(value, str) and not is_valid_text(value):
+            errors[str(name)] = _("Contains characters that are not valid text.")
     service = answers = None
     try:
         service = active_service(str(cells.get("service_code") or "").strip())
@@ -157,7 +171,7 @@ def check_row(cells: dict, area_ids: set[int]):
         errors["description"] = _("Use at most 4,000 characters.")
     if service is not None:
         try:
-            answers = _answers(service, _attributes(cells))
+            answers = _answers(service, _attributes(cells, errors))
         except ValidationFailed as error:
             errors.update(error.fields)
     lat = lon = None

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.areas import services as areas
+from portal.bounds import whole
 from portal.errors import PermissionDenied, PortalError, ValidationFailed
 from portal.extensions import db
 from portal.i18n import city_datetime
@@ -109,7 +110,12 @@ def _back(meeting_id: int, error: PortalError):
 def minutes(meeting_id: int):
     raw = request.form.get("attendees", "").strip()
     try:
-        attendees = int(raw) if raw.isdigit() else None
+        try:
+            attendees = whole(raw) if raw else None
+        except ValueError:
+            raise ValidationFailed(
+                _("Give the number who came, or leave it empty."), "attendees"
+            ) from None
         services.publish_minutes(
             current_user, meeting_id, request.form.get("minutes", ""), attendees
         )

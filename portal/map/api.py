@@ -8,6 +8,7 @@ from flask import make_response, request
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
+from portal.apiv1 import When, Whole
 from portal.map import services
 from portal.map.filters import ticket_filter
 
@@ -66,19 +67,18 @@ class TicketsQuery(ma.Schema):
         metadata={"description": "open (default), closed, or any; comma-separated."}
     )
     service_code = CommaList(metadata={"description": "Comma-separated codes."})
-    since = ma.fields.AwareDateTime(
+    since = When(
+        clamp=True,
         default_timezone=None,
         metadata={"description": "Only tickets requested at or after (ISO 8601)."},
     )
     area = ma.fields.String(metadata={"description": "An area's slug."})
-    zoom = ma.fields.Integer(
+    zoom = Whole(
         load_default=16,
         validate=ma.validate.Range(0, 22),
         metadata={"description": "Map zoom; below 16 the answer is clusters."},
     )
-    limit = ma.fields.Integer(
-        load_default=500, validate=ma.validate.Range(1, MAX_LIMIT)
-    )
+    limit = Whole(load_default=500, validate=ma.validate.Range(1, MAX_LIMIT))
 
     @ma.validates_schema
     def one_place(self, data, **kwargs):

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 
 from portal.areas import services as areas
+from portal.bounds import whole
 from portal.dbtypes import utcnow
 from portal.errors import NotFound
 from portal.geocode import GeocoderUnavailable, get_geocoder
@@ -64,7 +65,7 @@ def _page_state():
     codes = {service.code for group in groups for service in group[1]}
     service = request.args.get("service", "")
     status = _choice("status", STATUSES, "open")
-    days = request.args.get("since", "", type=int)
+    days = request.args.get("since", "", type=whole)
     filters = services.TicketFilter(
         statuses=None if status == "any" else (status,),
         service_codes=(service,) if service in codes else None,

@@ -7,15 +7,20 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 
-from portal.apiv1 import SECURITY
-from portal.auth.services import has_role
+from portal.apiv1 import SECURITY, Whole
 from portal.errors import NotFound, ValidationFailed
 from portal.extensions import db, limiter
 from portal.tickets import filing as filing_rules
 from portal.tickets.filing import Filing
 from portal.tickets.inputs import filer_key, filing_from_form, filing_limit, photo_url
 from portal.tickets.models import Ticket
-from portal.tickets.services import me_too, retry_ticket, set_following
+from portal.tickets.services import (
+    may_see_sending,
+    me_too,
+    retry_ticket,
+    set_following,
+    visible_history,
+)
 
 blp = Blueprint("tickets_api", __name__, description="City tickets.")
 
@@ -30,7 +35,7 @@ class EventSchema(ma.Schema):
 
 
 class TicketSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Whole()
     ref = ma.fields.String(allow_none=True)
     city_id = ma.fields.String(allow_none=True)
     service_code = ma.fields.String()
@@ -49,12 +54,12 @@ class TicketSchema(ma.Schema):
     send_state = ma.fields.String(
         allow_none=True, metadata={"description": "queued|sending|sent|rejected|failed"}
     )
-    attempts = ma.fields.Integer()
+    attempts = Whole()
     last_error = ma.fields.String(
         allow_none=True,
         metadata={"description": "The city's reason; shown to the filer and admins."},
     )
-    supporters = ma.fields.Integer(
+    supporters = Whole(
         metadata={"description": "Residents who said they have this problem too."}
     )
     photos = ma.fields.List(
@@ -91,8 +96,8 @@ def _visible(ticket: Ticket) -> dict:
     fields = set(TicketSchema().fields) - {"photos"}
     data = {name: getattr(ticket, name) for name in fields}
     data["photos"] = [photo_url(photo.key) for photo in ticket.photos]
-    mine = current_user.is_authenticated and ticket.filed_by_id == current_user.id
-    if not (mine or has_role(current_user, "admin")):
+    data["events"] = visible_history(current_user, ticket)
+    if not may_see_sending(current_user, ticket):
         data["last_error"] = None  # a rejection can quote what the filer wrote
     return data
 

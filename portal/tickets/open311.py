@@ -2,11 +2,13 @@
 endpoint (mySociety's servicerequestupdates) through which a city reports changes."""
 
 import hmac
+import logging
 from datetime import datetime
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
 
+from portal.bounds import whole
 from portal.cityapi.types import ServiceRequest
 from portal.extensions import csrf, db, limiter
 from portal.georeport import answer, errors, parse_date
@@ -15,6 +17,7 @@ from portal.tickets.models import CityService, Ticket
 from portal.tickets.sync import apply_update
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+log = logging.getLogger(__name__)
 csrf.exempt(bp)  # machine-to-machine: the push authenticates with the city's key
 
 PUSH_STATUSES = {
@@ -122,10 +125,13 @@ def requests(fmt):
                 moment = parse_date(request.args.get(name), name)
                 if moment is not None:
                     query = query.where(condition(moment))
-        page = int(args.get("page") or 1)
-        page_size = int(args.get("page_size") or 1000)
     except ValueError as error:
         return _error(fmt, 400, str(error) or "invalid parameter")
+    try:
+        page = whole(args.get("page") or 1)
+        page_size = whole(args.get("page_size") or 1000)
+    except ValueError:
+        page = page_size = 0  # not a number, or past any page there can be
     if page < 1 or not 1 <= page_size <= 1000:
         return _error(fmt, 400, "page must be 1 or more and page_size 1 to 1000")
     query = query.order_by(Ticket.id).limit(page_size).offset((page - 1) * page_size)
@@ -143,13 +149,26 @@ def one_request(request_id, fmt):
     return answer(fmt, "service_requests", [_view(ticket)])
 
 
-def _push_key() -> str:
-    config = current_app.config
-    return (
-        config.get("CITY_PUSH_KEY")
-        or config.get("CITY_API_KEY")
-        or config["SANDBOX_API_KEY"]
-    )
+def push_key(config) -> str | None:
+    """The key a city must send with pushed updates; None: the push is off.
+
+    The sandbox's demo key is public, so it opens the push only while the built-in
+    sandbox is the city. A real city needs its own ``CITY_PUSH_KEY``.
+    """
+    if not config.get("CITY_URL"):
+        return config.get("CITY_PUSH_KEY") or config["SANDBOX_API_KEY"]
+    key = config.get("CITY_PUSH_KEY")
+    return key if key and key != config["SANDBOX_API_KEY"] else None
+
+
+@bp.record_once
+def _say_if_push_is_off(state) -> None:
+    if push_key(state.app.config) is None:
+        log.warning(
+            "PORTAL_CITY_URL is set and PORTAL_CITY_PUSH_KEY is not (or is the "
+            "sandbox's public demo key): pushed updates are refused; the sync "
+            "still pulls every change."
+        )
 
 
 @bp.post("/servicerequestupdates.<fmt>")
@@ -159,7 +178,10 @@ def push_update(fmt):
     description (the notes). Wrong key: 403; malformed: 400."""
     fmt = _format(fmt)
     form = request.form
-    if not hmac.compare_digest(form.get("api_key", "").encode(), _push_key().encode()):
+    key = push_key(current_app.config)
+    if key is None:
+        return _error(fmt, 403, "Pushed updates are not enabled on this portal")
+    if not hmac.compare_digest(form.get("api_key", "").encode(), key.encode()):
         return _error(fmt, 403, "Invalid api_key received")
     required = ("update_id", "service_request_id", "status", "updated_datetime")
     missing = [name for name in required if not form.get(name, "").strip()]

@@ -42,6 +42,36 @@ def ref_in(text: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+# The city's public words on a ticket. Every other history line's notes come from
+# sending it (the city's reason for refusing, an error) and can quote what the filer
+# wrote: those are for the filer and admins only.
+PUBLIC_NOTES = frozenset({"status"})
+
+
+def may_see_sending(user, ticket: Ticket) -> bool:
+    """The one rule for a ticket's send errors and the notes of its sending history,
+    used by the page and the API alike: its filer and admins."""
+    if user is None or not user.is_authenticated:
+        return False
+    return ticket.filed_by_id == user.id or has_role(user, "admin")
+
+
+def visible_history(user, ticket: Ticket) -> list[dict]:
+    """The ticket's history as ``user`` may read it: private notes blanked."""
+    private_too = may_see_sending(user, ticket)
+    return [
+        {
+            "at": event.at,
+            "kind": event.kind,
+            "source": event.source,
+            "old_status": event.old_status,
+            "new_status": event.new_status,
+            "notes": event.notes if private_too or event.kind in PUBLIC_NOTES else None,
+        }
+        for event in ticket.events
+    ]
+
+
 # Other domains (the forums) hear of every history line, inside the same transaction.
 event_recorded = Namespace().signal("ticket-event-recorded")
 

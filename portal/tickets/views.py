@@ -52,6 +52,8 @@ def show(ticket_id: int):
         forum_url=forum_url,
         ticket=ticket,
         mine=mine,
+        history=services.visible_history(current_user, ticket),
+        sending_visible=services.may_see_sending(current_user, ticket),
         following=services.is_following(current_user, ticket),
         supported=services.has_supported(current_user, ticket),
         small_map=small_map,

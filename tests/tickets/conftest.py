@@ -12,12 +12,16 @@ from portal.tickets.models import Ticket
 from portal.tickets.sender import send_due
 from tests.conftest import SANDBOX_KEY
 
+# What this city signs its pushed updates with (a real city's own, never the demo key).
+PUSH_KEY = "push-key-of-the-test-city"
+
 
 @pytest.fixture
 def app_overrides(sandbox_server):
     return {
         "CITY_URL": sandbox_server.endpoint,
         "CITY_API_KEY": SANDBOX_KEY,
+        "CITY_PUSH_KEY": PUSH_KEY,
         # Patient by default: the sandbox shares this interpreter, so a busy machine can
         # slow an answer; tests of hanging requests use `impatient_api`.
         "CITY_TIMEOUT": 2.0,

@@ -7,11 +7,15 @@ from sqlalchemy import func, select
 
 from portal.cityapi.errors import CityUnavailable
 from portal.cityapi.types import ServiceRequest
+from portal.config import Config
 from portal.extensions import db
 from portal.sandbox.store import CityRequest
 from portal.tickets.models import SyncState, Ticket, TicketEvent
 from portal.tickets.sync import apply_update, pull_updates
 from tests.conftest import SANDBOX_KEY
+from tests.tickets.conftest import PUSH_KEY
+
+DEMO_KEY = Config.SANDBOX_API_KEY  # public: it is in the README
 
 INSIDE = (39.95, -75.15)
 OUTSIDE = (40.50, -74.00)
@@ -164,7 +168,7 @@ def test_a_synced_record_of_our_own_pending_token_joins_its_ticket(
 
 def push(client, **fields):
     form = {
-        "api_key": SANDBOX_KEY,
+        "api_key": PUSH_KEY,
         "update_id": "u1",
         "service_request_id": "500001",
         "status": "CLOSED",
@@ -194,6 +198,9 @@ def test_push_updates_the_ticket_once(client, api, sandbox_server, area):
     [
         ({"api_key": "wrong"}, 403, "api_key"),
         ({"api_key": ""}, 403, "api_key"),
+        ({"api_key": DEMO_KEY}, 403, "api_key"),  # the public demo key
+        ({"updated_datetime": "0001-01-01T00:00:00+01:00"}, 400, "1900"),
+        ({"updated_datetime": "9999-12-31T23:59:00-01:00"}, 400, "1900"),
         ({"status": ""}, 400, "missing: status"),
         ({"update_id": ""}, 400, "missing: update_id"),
         ({"status": "EXPLODED"}, 400, "not one we know"),
@@ -233,3 +240,32 @@ def test_the_portal_serves_its_tickets_as_georeport(client, api, sandbox_server,
     assert "application/json" in client.get("/open311/v2/discovery.json").get_data(
         as_text=True
     )
+
+
+@pytest.mark.parametrize("push_key", [None, DEMO_KEY])
+def test_a_real_city_without_its_own_push_key_has_the_push_off(
+    make_app, sandbox_server, caplog, push_key
+):
+    app = make_app(
+        CITY_URL=sandbox_server.endpoint,
+        CITY_API_KEY=SANDBOX_KEY,
+        CITY_PUSH_KEY=push_key,
+    )
+    assert "pushed updates are refused" in caplog.text
+    with app.app_context():
+        response = app.test_client().post(
+            "/open311/v2/servicerequestupdates.json",
+            data={"api_key": SANDBOX_KEY, "update_id": "u1"},
+        )
+    assert response.status_code == 403
+    assert "not enabled" in response.json[0]["description"]
+
+
+def test_the_demo_key_opens_the_push_only_for_the_built_in_sandbox(make_app):
+    app = make_app(CITY_URL=None, SANDBOX_API_KEY=DEMO_KEY)
+    response = app.test_client().post(
+        "/open311/v2/servicerequestupdates.json",
+        data={"api_key": DEMO_KEY, "update_id": "u1"},
+    )
+    assert response.status_code == 400  # past the key: the update itself is short
+    assert "missing" in response.json[0]["description"]
