@@ -162,3 +162,26 @@ def test_control_characters_in_a_query_are_refused(client):
     response = client.get("/api/v1/events?area=a%07b")
     assert response.status_code == 422
     assert "area" in response.json["error"]["fields"]
+
+
+def test_every_integer_the_api_takes_is_bounded(app):
+    import marshmallow as ma
+    from marshmallow import class_registry
+
+    from portal.apiv1 import Whole
+
+    loose = []
+    for name, classes in class_registry._registry.items():
+        if "." in name:  # each class is listed by its name and by its full path
+            continue
+        for schema in classes:
+            if not schema.__module__.startswith("portal."):
+                continue  # flask-smorest's own, output only
+            for field_name, field in schema._declared_fields.items():
+                inner = getattr(field, "inner", None)
+                for candidate in (field, inner):
+                    if isinstance(candidate, ma.fields.Integer) and not isinstance(
+                        candidate, Whole
+                    ):
+                        loose.append(f"{name}.{field_name}")
+    assert loose == []
