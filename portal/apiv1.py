@@ -2,6 +2,7 @@
 
 import marshmallow as ma
 from flask import Flask
+from flask_babel import format_number, gettext
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Api
 
@@ -56,15 +57,21 @@ class Whole(ma.fields.Integer):
     (a test checks), so 2**63 is a 422 naming its field, never an overflow."""
 
     def __init__(self, *, minimum: int = -MAX_WHOLE, maximum: int = MAX_WHOLE, **kw):
-        validators = kw.pop("validate", None) or []
-        if callable(validators):
-            validators = [validators]
-        bound = ma.validate.Range(
-            min=max(minimum, -MAX_WHOLE),
-            max=min(maximum, MAX_WHOLE),
-            error=str(_l("Give a whole number from {min} to {max}.")),
-        )
-        super().__init__(validate=[bound, *validators], **kw)
+        super().__init__(**kw)
+        self.minimum, self.maximum = max(minimum, -MAX_WHOLE), min(maximum, MAX_WHOLE)
+
+    def _validated(self, value):
+        # Before the field's own validators, which would each add a message of theirs.
+        number = super()._validated(value)
+        if number is not None and not self.minimum <= number <= self.maximum:
+            raise ma.ValidationError(
+                gettext(
+                    "Give a whole number from %(min)s to %(max)s.",
+                    min=format_number(self.minimum),
+                    max=format_number(self.maximum),
+                )
+            )
+        return number
 
 
 class Id(Whole):
