@@ -59,6 +59,13 @@ class Whole(ma.fields.Integer):
     def __init__(self, *, minimum: int = -MAX_WHOLE, maximum: int = MAX_WHOLE, **kw):
         super().__init__(**kw)
         self.minimum, self.maximum = max(minimum, -MAX_WHOLE), min(maximum, MAX_WHOLE)
+        # The field's own range, when narrower, is the one worth saying.
+        for check in self.validators:
+            if isinstance(check, ma.validate.Range):
+                if check.min is not None:
+                    self.minimum = max(self.minimum, int(check.min))
+                if check.max is not None:
+                    self.maximum = min(self.maximum, int(check.max))
 
     def _validated(self, value):
         # Before the field's own validators, which would each add a message of theirs.
