@@ -4,7 +4,7 @@ import marshmallow as ma
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 
-from portal.apiv1 import SECURITY, Text
+from portal.apiv1 import SECURITY, Id, Text
 from portal.auth import services
 
 blp = Blueprint("me_api", __name__, description="The signed-in account.")
@@ -18,7 +18,7 @@ class RoleSchema(ma.Schema):
 
 
 class MeSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Id()
     display_name = ma.fields.String()
     email = ma.fields.String()
     home_area = ma.fields.String(allow_none=True)
@@ -54,7 +54,7 @@ class TokenIn(ma.Schema):
 
 
 class TokenOut(ma.Schema):
-    id = ma.fields.Integer()
+    id = Id()
     name = ma.fields.String()
     prefix = ma.fields.String(metadata={"description": "The token's first characters."})
     created_at = ma.fields.DateTime()

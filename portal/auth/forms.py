@@ -35,14 +35,37 @@ def _text(label, max_length: int) -> StringField:
     return StringField(label, validators=[_required, _at_most(max_length)])
 
 
-class RegisterForm(FlaskForm):
-    display_name = _text(_l("Your name, as neighbors will see it"), 80)
-    email = _email(check_format=True)
-    password = _password(_l("Password (at least 10 characters)"), new=True)
-    home_area = SelectField(
+def _home_area() -> SelectField:
+    return SelectField(
         _l("Your neighborhood"),
         validators=[InputRequired(message=_l("Choose your neighborhood."))],
     )
+
+
+class RegisterForm(FlaskForm):
+    """Registration without mail (the demo): the account is made at once."""
+
+    display_name = _text(_l("Your name, as neighbors will see it"), 80)
+    email = _email(check_format=True)
+    password = _password(_l("Password (at least 10 characters)"), new=True)
+    home_area = _home_area()
+
+
+class SignupForm(FlaskForm):
+    """Registration when addresses are confirmed by email: the password is chosen
+    behind the emailed link."""
+
+    display_name = _text(_l("Your name, as neighbors will see it"), 80)
+    email = _email(check_format=True)
+    home_area = _home_area()
+
+
+class ChoosePasswordForm(FlaskForm):
+    password = _password(_l("Password (at least 10 characters)"), new=True)
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = _email(check_format=True)
 
 
 class LoginForm(FlaskForm):

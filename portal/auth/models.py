@@ -40,9 +40,11 @@ class User(UserMixin, db.Model):
     )
 
     # Flask-Login keeps this in the session cookie; it names a LoginSession row, not the
-    # user,
-    # so logging out (deleting the row) makes a replayed cookie worthless.
+    # user, so logging out (deleting the row) makes a replayed cookie worthless.
     session_key = None
+    # The API token this request came with, if any: its sockets join its room, so
+    # revoking the token closes them.
+    token_id = None
 
     def get_id(self) -> str | None:
         return self.session_key

@@ -77,6 +77,23 @@ def check_password_rules(password: str, field: str = "password") -> None:
         )
 
 
+def check_display_name(display_name: str) -> str:
+    """The name without surrounding spaces.
+
+    :raises ValidationFailed: empty, or longer than 80 characters."""
+    display_name = (display_name or "").strip()
+    if not display_name:
+        raise ValidationFailed(_("Enter the name neighbors will see."), "display_name")
+    if len(display_name) > 80:
+        raise ValidationFailed(_("Use at most 80 characters."), "display_name")
+    return display_name
+
+
+def find_user(email: str) -> User | None:
+    """The account of an already normalized address, or None."""
+    return db.session.scalar(select(User).where(User.email == email))
+
+
 def register_user(
     display_name: str, email: str, password: str, home_area: Area | None
 ) -> User:
@@ -85,11 +102,7 @@ def register_user(
     :raises ValidationFailed: a field is empty, too long or invalid, or the email is
     taken.
     """
-    display_name = (display_name or "").strip()
-    if not display_name:
-        raise ValidationFailed(_("Enter the name neighbors will see."), "display_name")
-    if len(display_name) > 80:
-        raise ValidationFailed(_("Use at most 80 characters."), "display_name")
+    display_name = check_display_name(display_name)
     email = normalize_email(email)
     check_password_rules(password)
     taken = _("An account with this email already exists. Try signing in.")
@@ -163,7 +176,7 @@ def start_session(user: User, user_agent: str = "") -> str:
         )
     )
     db.session.commit()
-    user.session_key = key
+    user.session_key, user.token_id = key, None
     return key
 
 
@@ -180,7 +193,7 @@ def load_session(key: str) -> User | None:
     if now - row.last_seen_at > _SEEN_EVERY:
         row.last_seen_at = now
         db.session.commit()
-    row.user.session_key = key
+    row.user.session_key, row.user.token_id = key, None
     return row.user
 
 
@@ -331,12 +344,19 @@ def list_tokens(user: User) -> list[ApiToken]:
 
 
 def revoke_token(user: User, token_id: int) -> None:
-    """:raises NotFound: the user has no live token with that id."""
+    """Revoke a token: requests carrying it are refused, its open sockets closed.
+
+    :raises NotFound: the user has no live token with that id.
+    """
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id or token.revoked_at is not None:
         raise NotFound(_("That token does not exist or was revoked already."), "token")
     token.revoked_at = utcnow()
     db.session.commit()
+    # Imported here: portal.sockets names its rooms with this module's session_tag.
+    from portal.sockets import close_token_sockets
+
+    close_token_sockets(token.id)  # a script's open socket ends with its token
 
 
 def user_for_token(secret: str) -> User | None:
@@ -352,4 +372,5 @@ def user_for_token(secret: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at > _SEEN_EVERY:
         token.last_used_at = now
         db.session.commit()
+    token.user.session_key, token.user.token_id = None, token.id
     return token.user

@@ -1,6 +1,8 @@
-"""Flask-Login glue: cookies name LoginSession rows; API calls may use Bearer tokens."""
+"""Flask-Login glue: cookies name LoginSession rows; API calls may use Bearer tokens;
+what a signed-in person sees is never stored by a cache."""
 
 from flask import Flask, g, has_request_context, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 
 from portal.auth import services
@@ -63,8 +65,42 @@ def _guard_api_request():
     return None
 
 
+def no_store(response):
+    """Forbid every cache, the browser's included, to keep the response: it shows a
+    signed-in person's data (a new token, say) or carries their session cookie."""
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _answered_someone_signed_in() -> bool:
+    # Flask-Login keeps the user it loaded in g. A response made without ever asking
+    # who is there (a photo, a static file, a public map answer) is the same for
+    # everyone and keeps its own caching.
+    user = g.get("_login_user")
+    return user is not None and user.is_authenticated
+
+
+def _no_store_when_signed_in(response):
+    if _answered_someone_signed_in():
+        no_store(response)
+    return response
+
+
+class NoStoreSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed session cookie; a response that sets or clears it is not to be
+    stored, or a cache would hand one person's cookie to the next."""
+
+    def save_session(self, app, session, response) -> None:
+        super().save_session(app, session, response)
+        prefix = self.get_cookie_name(app) + "="
+        if any(c.startswith(prefix) for c in response.headers.getlist("Set-Cookie")):
+            no_store(response)
+
+
 def init_login(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
     app.before_request(_guard_api_request)
+    app.after_request(_no_store_when_signed_in)
+    app.session_interface = NoStoreSessionInterface()

@@ -1,9 +1,11 @@
-"""Account pages: register, sign in and out, password change and API tokens."""
+"""Account pages: register, sign in and out, forgotten and changed passwords, API
+tokens."""
 
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -16,12 +18,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.areas import services as areas
-from portal.auth import services
+from portal.auth import links, services
 from portal.auth.forms import (
     ChangePasswordForm,
+    ChoosePasswordForm,
     ConfirmForm,
+    ForgotPasswordForm,
     LoginForm,
     RegisterForm,
+    SignupForm,
     TokenForm,
 )
 from portal.errors import PortalError
@@ -69,6 +74,8 @@ def _area_choices():
 
 
 def _field_error(form, error: PortalError):
+    if not error.fields:
+        flash(error.message, "error")
     for name, message in error.fields.items():
         field = getattr(form, name, None)
         if field is not None:
@@ -77,31 +84,127 @@ def _field_error(form, error: PortalError):
             flash(message, "error")
 
 
+def _register_limit():
+    return current_app.config["REGISTER_LIMIT_PER_ADDRESS"]
+
+
+def _mail_limit_message():
+    return _("Too many requests from here. Please try again later.")
+
+
+def _welcome(user):
+    _start(user)
+    flash(_("Welcome, %(name)s! Your account is ready.", name=user.display_name))
+    return redirect(url_for("areas.show", slug=user.home_area.slug))
+
+
+def _check_email_page(email: str, purpose: str):
+    return render_template("auth/check_email.html", email=email, purpose=purpose)
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(
-    lambda: current_app.config["REGISTER_LIMIT_PER_ADDRESS"],
+    _register_limit,
     methods=["POST"],
     error_message=lambda: _("Too many new accounts from here. Please try again later."),
 )
 def register():
-    form = RegisterForm()
+    # With mail, a new address and a taken one both answer "check your inbox" (200,
+    # the same page) after one email each; the account is made behind the link.
+    by_mail = links.confirms_by_mail()
+    form = SignupForm() if by_mail else RegisterForm()
     form.home_area.choices = _area_choices()
     if form.validate_on_submit():
         try:
             area = areas.get_area(form.home_area.data)
+            if by_mail:
+                email = links.start_signup(
+                    form.display_name.data, form.email.data, area
+                )
+                return _check_email_page(email, "signup")
             user = services.register_user(
                 form.display_name.data, form.email.data, form.password.data, area
             )
         except PortalError as error:
             _field_error(form, error)
         else:
-            _start(user)
-            flash(
-                _("Welcome, %(name)s! Your account is ready.", name=user.display_name)
-            )
-            return redirect(url_for("areas.show", slug=area.slug))
+            return _welcome(user)
     status = 400 if request.method == "POST" else 200
     return render_template("auth/register.html", form=form), status
+
+
+@bp.route("/register/<token>", methods=["GET", "POST"])
+def finish_registration(token: str):
+    signup = links.signup_for(token)
+    if services.find_user(signup.email) is not None:
+        # Only the address's owner holds this link: saying so reveals nothing.
+        flash(_("This address has an account already: sign in."))
+        return redirect(url_for("auth.login"))
+    form = ChoosePasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = links.finish_signup(token, form.password.data)
+        except PortalError as error:
+            _field_error(form, error)
+        else:
+            return _welcome(user)
+    status = 400 if request.method == "POST" else 200
+    page = render_template(
+        "auth/choose_password.html",
+        form=form,
+        heading=_("Choose your password"),
+        intro=_("Last step for %(email)s.", email=signup.email),
+        button=_("Create account"),
+    )
+    return page, status
+
+
+def _with_mail():
+    if not links.confirms_by_mail():
+        abort(404)  # without mail nothing can prove who owns the address
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+# Each request mails someone, as a sign-up does: the same budget per address.
+@limiter.limit(_register_limit, methods=["POST"], error_message=_mail_limit_message)
+def forgot_password():
+    _with_mail()
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        try:
+            email = links.start_reset(form.email.data)
+        except PortalError as error:
+            _field_error(form, error)
+        else:
+            return _check_email_page(email, "reset")
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/forgot.html", form=form), status
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    _with_mail()
+    user = links.user_to_reset(token)
+    form = ChoosePasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = links.finish_reset(token, form.password.data)
+        except PortalError as error:
+            _field_error(form, error)
+        else:
+            if user.is_active:  # a suspended one: the sign-in page says until when
+                _start(user)
+            flash(_("Your password is changed. Every other session was signed out."))
+            return redirect(url_for("home.index" if user.is_active else "auth.login"))
+    status = 400 if request.method == "POST" else 200
+    page = render_template(
+        "auth/choose_password.html",
+        form=form,
+        heading=_("Choose a new password"),
+        intro=_("For %(email)s.", email=user.email),
+        button=_("Change password"),
+    )
+    return page, status
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -132,7 +235,13 @@ def login():
             _start(user)
             return redirect(next_url or url_for("home.index"))
     status = 400 if request.method == "POST" else 200
-    return render_template("auth/login.html", form=form, next_url=next_url), status
+    page = render_template(
+        "auth/login.html",
+        form=form,
+        next_url=next_url,
+        can_reset=links.confirms_by_mail(),
+    )
+    return page, status
 
 
 @bp.post("/logout")

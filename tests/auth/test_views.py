@@ -79,7 +79,9 @@ def test_a_body_over_the_request_limit_is_413(client, make_area):
     assert users() == 0
 
 
-def test_duplicate_email_is_named(client, make_area, make_user):
+def test_without_mail_a_taken_email_is_named(client, make_area, make_user):
+    """The demo signs a new account in at once, so nothing could hide that an address
+    is taken (see test_signup.py for the portal with mail)."""
     make_area()
     make_user(email="ana@example.org")
     response = register(client, email="ANA@example.org")
