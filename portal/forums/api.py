@@ -5,20 +5,20 @@ import marshmallow as ma
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 
-from portal.apiv1 import SECURITY, Text
+from portal.apiv1 import SECURITY, Id, Text, Whole
 from portal.areas import services as areas
-from portal.forums import flags, limits, notify, services
+from portal.forums import flags, limits, notify, services, visibility
 from portal.forums.models import FLAG_REASONS, Post, Thread
 
 blp = Blueprint("forums_api", __name__, description="Neighborhood forums.")
 
 
 class ThreadSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Id()
     area = ma.fields.String(metadata={"description": "The area's slug."})
     title = ma.fields.String()
     author = ma.fields.String(allow_none=True)
-    ticket = ma.fields.Integer(
+    ticket = Id(
         allow_none=True, metadata={"description": "The city ticket it is about."}
     )
     ticket_status = ma.fields.String(allow_none=True)
@@ -26,14 +26,14 @@ class ThreadSchema(ma.Schema):
     locked = ma.fields.Boolean()
     unlisted = ma.fields.Boolean()
     deleted = ma.fields.Boolean()
-    post_count = ma.fields.Integer()
+    post_count = Whole()
     created_at = ma.fields.DateTime()
     last_post_at = ma.fields.DateTime()
 
 
 class PostSchema(ma.Schema):
-    id = ma.fields.Integer()
-    thread = ma.fields.Integer()
+    id = Id()
+    thread = Id()
     kind = ma.fields.String(metadata={"description": "user, or system (the city)"})
     author = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
@@ -52,19 +52,19 @@ class PostSchema(ma.Schema):
 
 class ThreadPage(ma.Schema):
     threads = ma.fields.List(ma.fields.Nested(ThreadSchema))
-    page = ma.fields.Integer()
-    pages = ma.fields.Integer()
+    page = Whole()
+    pages = Whole()
 
 
 class ThreadWithPosts(ma.Schema):
     thread = ma.fields.Nested(ThreadSchema)
     posts = ma.fields.List(ma.fields.Nested(PostSchema))
-    page = ma.fields.Integer()
-    pages = ma.fields.Integer()
+    page = Whole()
+    pages = Whole()
 
 
 class PageQuery(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    page = Whole(minimum=1, load_default=1)
 
 
 class NewThread(ma.Schema):
@@ -74,8 +74,13 @@ class NewThread(ma.Schema):
 
 class NewPost(ma.Schema):
     body = Text(required=True, validate=ma.validate.Length(max=services.POST_MAX))
-    quote = ma.fields.Integer(
-        load_default=None, metadata={"description": "Id of a post to quote."}
+    quote = Id(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "Id of a post of this thread to quote: only one every "
+            "reader of the thread may read (422 naming quote otherwise)."
+        },
     )
 
 
@@ -85,7 +90,7 @@ class FlagSchema(ma.Schema):
 
 
 class FlagResult(ma.Schema):
-    post = ma.fields.Integer()
+    post = Id()
     held = ma.fields.Boolean(
         metadata={"description": "The post is now hidden until a moderator looks."}
     )
@@ -109,12 +114,9 @@ def thread_view(thread: Thread) -> dict:
     }
 
 
-def post_view(post: Post, moderator: bool) -> dict:
-    """A post as this reader may see it: hidden text only for moderators, and for
-    its author while it is not deleted."""
-    own = current_user.is_authenticated and current_user.id == post.author_id
-    hidden = post.hidden_at is not None or post.deleted_at is not None
-    readable = not hidden or moderator or (own and post.deleted_at is None)
+def post_view(post: Post) -> dict:
+    """A post as the signed-in reader may see it (forums.visibility)."""
+    readable = visibility.may_read_post(current_user, post)
     return {
         "id": post.id,
         "thread": post.thread_id,
@@ -126,7 +128,11 @@ def post_view(post: Post, moderator: bool) -> dict:
         "hidden": post.hidden_at is not None,
         "held": post.held,
         "deleted": post.deleted_at is not None,
-        "reason": post.hidden_reason if (own or moderator) else None,
+        "reason": (
+            post.hidden_reason
+            if visibility.may_see_reason(current_user, post)
+            else None
+        ),
     }
 
 
@@ -159,7 +165,7 @@ def create_thread(body, area_slug):
     posts = services.list_posts(thread).items
     return {
         "thread": thread_view(thread),
-        "posts": [post_view(post, False) for post in posts],
+        "posts": [post_view(post) for post in posts],
         "page": 1,
         "pages": 1,
     }
@@ -173,10 +179,9 @@ def get_thread(query, thread_id):
     """A thread and one page of its posts (30 a page)."""
     thread = services.visible_thread(current_user, thread_id)
     page = services.list_posts(thread, query["page"])
-    moderator = services.can_moderate(current_user, thread.area)
     return {
         "thread": thread_view(thread),
-        "posts": [post_view(post, moderator) for post in page.items],
+        "posts": [post_view(post) for post in page.items],
         "page": page.number,
         "pages": page.pages,
     }
@@ -186,6 +191,9 @@ def get_thread(query, thread_id):
 @blp.arguments(NewPost)
 @blp.response(201, PostSchema)
 @blp.alt_response(409, response="DEFAULT_ERROR", description="The thread is locked.")
+@blp.alt_response(
+    422, response="DEFAULT_ERROR", description="A field is wrong, quote included."
+)
 @blp.alt_response(429, response="DEFAULT_ERROR", description="Posting too fast.")
 @blp.doc(security=SECURITY)
 @login_required
@@ -195,7 +203,7 @@ def create_post(body, thread_id):
     post = services.reply(current_user, thread_id, body["body"], body["quote"])
     if not post.held:
         notify.post_created(post)
-    return post_view(post, False)
+    return post_view(post)
 
 
 @blp.post("/posts/<int:post_id>/flags")

@@ -11,6 +11,7 @@ from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.extensions import db
 from portal.forums.models import FLAG_REASONS, Post, PostFlag
 from portal.forums.services import signed_in, visible_thread
+from portal.forums.visibility import may_read_post
 
 TEXT_MAX = 500
 
@@ -28,13 +29,15 @@ def flag_post(user, post_id: int, reason: str, text: str = "") -> tuple[Post, bo
 
     :raises ValidationFailed: an unknown reason, or "other" without words.
     :raises Conflict: one's own post, or flagged by this user already.
-    :raises NotFound: no such post (or not the user's to see).
+    :raises NotFound: no such post, or not the user's to read.
     """
     user = signed_in(user)
     post = db.session.get(Post, post_id)
     if post is None or post.deleted_at is not None or post.kind != "user":
         raise NotFound(_("There is no post %(id)s.", id=post_id), "post")
     visible_thread(user, post.thread_id)
+    if not may_read_post(user, post):  # one flags what one reads
+        raise NotFound(_("There is no post %(id)s.", id=post_id), "post")
     if reason not in FLAG_REASONS:
         raise ValidationFailed(_("Choose a reason."), "reason")
     text = (text or "").strip()

@@ -8,7 +8,7 @@ sanction a moderator or an admin.
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import update
@@ -16,12 +16,14 @@ from sqlalchemy import update
 from portal.areas.models import Area
 from portal.auth.models import User
 from portal.auth.services import end_all_sessions, has_role
+from portal.bounds import storable_moment
 from portal.dbtypes import utcnow
 from portal.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from portal.extensions import db
 from portal.forums.flags import open_flags
 from portal.forums.models import ModerationEntry, Post, PostFlag, Thread
-from portal.forums.services import can_moderate, is_site_moderator, signed_in
+from portal.forums.services import signed_in
+from portal.forums.visibility import can_moderate, is_site_moderator
 
 THREAD_ACTIONS = (
     "pin",
@@ -284,7 +286,8 @@ def _until(until) -> datetime:
         raise ValidationFailed(_("Say until when."), "until")
     if until.tzinfo is None:
         raise ValidationFailed(_("Give a time with its UTC offset."), "until")
-    until = until.astimezone(UTC)
+    # Year 9999 with a negative offset overflows on the way to UTC: a 422, not a 500.
+    until = storable_moment(until, "until")
     now = utcnow()
     if until <= now:
         raise ValidationFailed(_("Choose a time in the future."), "until")

@@ -4,7 +4,7 @@ import marshmallow as ma
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 
-from portal.apiv1 import SECURITY, Text
+from portal.apiv1 import SECURITY, Id, Text, When
 from portal.areas import services as areas
 from portal.forums import moderation, notify
 
@@ -47,17 +47,17 @@ class UserAction(ma.Schema):
         validate=ma.validate.Length(max=moderation.REASON_MAX),
         metadata={"description": "Needed to silence or suspend; the member sees it."},
     )
-    until = ma.fields.AwareDateTime(
+    until = When(
         load_default=None,
         metadata={"description": "When a silence or suspension ends (with offset)."},
     )
 
 
 class ActionResult(ma.Schema):
-    log_id = ma.fields.Integer(metadata={"description": "The audit log entry."})
+    log_id = Id(metadata={"description": "The audit log entry."})
     action = ma.fields.String()
     target_type = ma.fields.String()
-    target_id = ma.fields.Integer()
+    target_id = Id()
     before = ma.fields.Dict()
     after = ma.fields.Dict()
 

@@ -13,11 +13,11 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from portal.areas import services as areas
 from portal.auth.models import User
 from portal.auth.views import safe_next_url
+from portal.bounds import whole
 from portal.dbtypes import utcnow
 from portal.errors import NotFound, PortalError, ValidationFailed
 from portal.extensions import db
@@ -64,14 +64,14 @@ def _act(action) -> None:
 @bp.get("/")
 @login_required
 def queue():
-    page = review.review_queue(current_user, request.args.get("page", 1, int))
+    page = review.review_queue(current_user, request.args.get("page", 1, type=whole))
     return render_template("moderation/queue.html", page=page, form=CsrfForm())
 
 
 @bp.post("/posts")
 @login_required
 def posts_bulk():
-    ids = request.form.getlist("post", type=int)
+    ids = request.form.getlist("post", type=whole)
     try:
         outcomes = moderation.moderate_posts(
             current_user,
@@ -175,17 +175,12 @@ def user(user_id: int):
             _done([outcome])
             flash(done_message(outcome.entry.action))
             return redirect(url_for(".user", user_id=user_id)), 303
-    recent = db.session.scalars(
-        select(Post)
-        .where(Post.author_id == member.id, Post.kind == "user")
-        .order_by(Post.id.desc())
-        .limit(20)
-    )
+    recent = review.member_posts(current_user, member)
     return render_template(
         "moderation/user.html",
         member=member,
         state=moderation.user_state(member),
-        recent=list(recent),
+        recent=recent,
         durations=DURATIONS,
         form=CsrfForm(),
         errors=errors,
@@ -202,7 +197,9 @@ def log():
         wanted, errors, status = review.LogFilter(), error.fields, 422
     else:
         errors, status = {}, 200
-    page = review.audit_log(current_user, wanted, request.args.get("page", 1, int))
+    page = review.audit_log(
+        current_user, wanted, request.args.get("page", 1, type=whole)
+    )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "moderation/log.html",

@@ -3,9 +3,15 @@
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from portal.extensions import socketio
+from portal.auth.models import User
+from portal.extensions import db, socketio
 from portal.forums.models import Post, Thread
-from portal.sockets import close_user_sockets
+from portal.forums.visibility import (
+    can_moderate,
+    may_see_thread,
+    open_to_thread_readers,
+)
+from portal.sockets import close_user_sockets, user_room
 
 NAMESPACE = "/forums"
 
@@ -19,7 +25,9 @@ def post_payload(post: Post) -> dict:
         "author": post.author.display_name if post.author else None,
         "created_at": post.created_at.isoformat(),
         "edited": post.edited_at is not None,
-        "html": "" if post.hidden_at or post.deleted_at else post.html,
+        # Every socket in the room may see the thread; not every one may read
+        # hidden text, so only what all of them read goes out.
+        "html": post.html if open_to_thread_readers(post) else "",
     }
 
 
@@ -44,22 +52,30 @@ def post_hidden(post: Post) -> None:
     )
 
 
+def _thread_state(thread: Thread) -> dict:
+    return {
+        "id": thread.id,
+        "title": thread.title,
+        "locked": thread.locked,
+        "pinned": thread.pinned,
+        "unlisted": thread.unlisted,
+        "deleted": thread.deleted_at is not None,
+        "area": thread.area.slug,
+        "ticket_status": thread.ticket.status if thread.ticket else None,
+    }
+
+
 def thread_changed(thread: Thread) -> None:
+    """Tell the thread's pages what changed, after its rooms are judged again: the
+    pages that may no longer see it hear only that it is gone, not where it went."""
+    gone = recheck_rooms(thread)
     socketio.emit(
-        "thread_changed",
-        {
-            "id": thread.id,
-            "title": thread.title,
-            "locked": thread.locked,
-            "pinned": thread.pinned,
-            "unlisted": thread.unlisted,
-            "deleted": thread.deleted_at is not None,
-            "area": thread.area.slug,
-            "ticket_status": thread.ticket.status if thread.ticket else None,
-        },
-        namespace=NAMESPACE,
-        to=room(thread.id),
+        "thread_changed", _thread_state(thread), namespace=NAMESPACE, to=room(thread.id)
     )
+    if gone:
+        farewell = {**_thread_state(thread), "area": None, "ticket_status": None}
+        for sid in gone:
+            socketio.emit("thread_changed", farewell, namespace=NAMESPACE, to=sid)
 
 
 def room(thread_id: int) -> str:
@@ -71,22 +87,57 @@ def staff_room(thread_id: int) -> str:
     return f"thread:{thread_id}:staff"
 
 
-def evict_readers(thread_id: int) -> int:
-    """The thread was unlisted or deleted: everyone but its moderators leaves the
-    room, so later events never reach pages that may no longer see it."""
+# "user:", the start of the room portal.sockets puts each signed-in socket in.
+_USER_ROOM = user_room(0).removesuffix("0")
+
+
+def _account_of(sid: str) -> User | None:
+    """The account a socket carries, as it is now (found by its user's room, joined
+    at connect); None for an anonymous socket."""
+    for name in socketio.server.manager.get_rooms(sid, NAMESPACE):
+        if isinstance(name, str) and name.startswith(_USER_ROOM):
+            number = name.removeprefix(_USER_ROOM)
+            if number.isdigit():
+                return db.session.get(User, int(number))
+    return None
+
+
+def settle(sid: str, user, thread: Thread) -> bool:
+    """Put one socket in the rooms of the thread its account may be in now: out of
+    both when it may not see the thread, in the staff room only while it moderates
+    the thread's area. Answers whether it may stay."""
+    server = socketio.server
+    if not may_see_thread(user, thread):
+        server.leave_room(sid, room(thread.id), namespace=NAMESPACE)
+        server.leave_room(sid, staff_room(thread.id), namespace=NAMESPACE)
+        return False
+    if can_moderate(user, thread.area):
+        try:
+            server.enter_room(sid, staff_room(thread.id), namespace=NAMESPACE)
+        except (KeyError, ValueError):  # the socket has just gone
+            pass
+    else:
+        server.leave_room(sid, staff_room(thread.id), namespace=NAMESPACE)
+    return True
+
+
+def recheck_rooms(thread: Thread) -> list[str]:
+    """Judge every socket in ``thread:<id>`` and ``thread:<id>:staff`` again by
+    the visibility rule, for its account as it is now: called on every change of the
+    thread (move, unlist, relist, delete, restore...), since rights were checked at
+    join for the thread as it was then. Answers the sockets taken out.
+
+    Rooms live in the process serving the socket; so does this check.
+    """
     server = socketio.server
     if server is None:
-        return 0
-    staff = {
+        return []
+    sids = {
         sid
-        for sid, _ in server.manager.get_participants(NAMESPACE, staff_room(thread_id))
+        for name in (room(thread.id), staff_room(thread.id))
+        for sid, _ in server.manager.get_participants(NAMESPACE, name)
     }
-    evicted = 0
-    for sid, _ in list(server.manager.get_participants(NAMESPACE, room(thread_id))):
-        if sid not in staff:
-            server.leave_room(sid, room(thread_id), namespace=NAMESPACE)
-            evicted += 1
-    return evicted
+    return [sid for sid in sids if not settle(sid, _account_of(sid), thread)]
 
 
 def announce(outcome) -> None:
@@ -95,8 +146,6 @@ def announce(outcome) -> None:
     for name in outcome.announce:
         if name == "thread_changed":
             thread_changed(target)
-            if target.unlisted or target.deleted_at is not None:
-                evict_readers(target.id)
         elif name == "post_hidden":
             post_hidden(target)
         elif name == "post_updated":

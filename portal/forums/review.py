@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from portal.areas.models import Area
 from portal.auth.services import has_role
+from portal.bounds import clamp_moment, whole
 from portal.errors import PermissionDenied, ValidationFailed
 from portal.extensions import db
 from portal.forums.models import ModerationEntry, Post, PostFlag, Thread
@@ -18,14 +19,9 @@ from portal.forums.moderation import (
     THREAD_ACTIONS,
     USER_ACTIONS,
 )
-from portal.forums.services import (
-    PAGE_SIZE,
-    Page,
-    clamp_page,
-    is_site_moderator,
-    signed_in,
-)
-from portal.i18n import city_time
+from portal.forums.services import PAGE_SIZE, Page, clamp_page, signed_in
+from portal.forums.visibility import moderated_areas, visible_threads
+from portal.i18n import city_zone
 
 LOG_PAGE_SIZE = 50
 TARGET_TYPES = ("post", "thread", "user")
@@ -43,13 +39,30 @@ def moderated_area_ids(user) -> list[int] | None:
     """The areas a moderator covers, or None for every area.
 
     :raises PermissionDenied: not a moderator anywhere."""
-    user = signed_in(user)
-    if is_site_moderator(user):
+    ids = moderated_areas(signed_in(user))
+    if ids is None:
         return None
-    ids = [g.area_id for g in user.grants if g.role == "moderator" and g.area_id]
     if not ids:
         raise PermissionDenied(_("Only moderators can do this."))
-    return ids
+    return sorted(ids)
+
+
+def member_posts(user, member, limit: int = 20) -> list[Post]:
+    """A member's latest posts, for a moderator's page about them: only in threads
+    this moderator may see (an unlisted thread's title is its area's business).
+
+    :raises PermissionDenied: not a moderator anywhere."""
+    moderated_area_ids(user)
+    return list(
+        db.session.scalars(
+            select(Post)
+            .join(Thread, Thread.id == Post.thread_id)
+            .where(Post.author_id == member.id, Post.kind == "user")
+            .where(visible_threads(user))
+            .order_by(Post.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def _queue_query(user):
@@ -139,7 +152,7 @@ def parse_log_filter(args, get_area) -> LogFilter:
         raise ValidationFailed(_("Choose post, thread or user."), "target_type")
     if args.get("target_id"):
         try:
-            found.target_id = int(args["target_id"])
+            found.target_id = whole(args["target_id"])
         except ValueError:
             raise ValidationFailed(_("Give a number."), "target_id") from None
     if args.get("area"):
@@ -147,8 +160,21 @@ def parse_log_filter(args, get_area) -> LogFilter:
     for name in ("since", "until"):
         value = (args.get(name) or "").strip()
         if value:
-            setattr(found, name, city_time(value, name))
+            setattr(found, name, _filter_moment(value, name))
     return found
+
+
+def _filter_moment(text: str, name: str) -> datetime:
+    """A date or time typed into the filter, in the city's zone unless it names an
+    offset. Year 1 or 9999 means "from the start" or "to the end", so the moment is
+    clamped rather than refused (converting it to UTC would overflow)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed(_("Give a date like 2026-12-05."), name) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=city_zone())
+    return clamp_moment(moment)
 
 
 def audit_log(user, wanted: LogFilter, page: int = 1) -> Page:

@@ -11,11 +11,18 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.areas.models import Area
-from portal.auth.services import has_role
+from portal.bounds import MAX_WHOLE
 from portal.dbtypes import utcnow
 from portal.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from portal.extensions import db
 from portal.forums.models import Post, PostRevision, Thread
+from portal.forums.visibility import (
+    can_moderate,
+    may_change_post,
+    may_quote,
+    may_see_thread,
+    visible_threads,
+)
 from portal.sanitize import render_markdown
 
 TITLE_MAX = 200
@@ -28,21 +35,6 @@ class Page:
     items: list
     number: int
     pages: int
-
-
-def can_moderate(user, area: Area) -> bool:
-    """A moderator of this area (or of the whole site), or an admin."""
-    return has_role(user, "moderator", area)
-
-
-def is_site_moderator(user) -> bool:
-    """A moderator without an area (or an admin): the whole site is theirs."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    return any(
-        grant.role == "admin" or (grant.role == "moderator" and grant.area_id is None)
-        for grant in user.grants
-    )
 
 
 def signed_in(user):
@@ -111,10 +103,7 @@ def visible_thread(user, thread_id: int) -> Thread:
     """The thread, if this user may see it. :raises NotFound: none, or not theirs to
     see (deleted or unlisted threads are for moderators)."""
     thread = db.session.get(Thread, thread_id)
-    if thread is None:
-        raise NotFound(_("There is no thread %(id)s.", id=thread_id), "thread")
-    hidden = thread.deleted_at is not None or thread.unlisted
-    if hidden and not can_moderate(user, thread.area):
+    if thread is None or not may_see_thread(user, thread):
         raise NotFound(_("There is no thread %(id)s.", id=thread_id), "thread")
     return thread
 
@@ -127,9 +116,7 @@ def clamp_page(page: int, total: int) -> tuple[int, int]:
 
 def list_threads(user, area: Area, page: int = 1) -> Page:
     """An area's threads: pinned first, then the latest activity."""
-    query = select(Thread).where(Thread.area_id == area.id)
-    if not can_moderate(user, area):
-        query = query.where(Thread.deleted_at.is_(None), Thread.unlisted.is_(False))
+    query = select(Thread).where(Thread.area_id == area.id, visible_threads(user))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     page, pages = clamp_page(page, total)
     rows = db.session.scalars(
@@ -219,9 +206,22 @@ def quote(post: Post) -> str:
     return f"{_('%(name)s wrote:', name=name)}\n{lines}\n\n"
 
 
+def quotable_post(user, thread: Thread, post_id: int) -> Post:
+    """The post a reply to ``thread`` by this user may quote (see
+    :func:`portal.forums.visibility.may_quote`).
+
+    :raises ValidationFailed: naming ``quote``: no such post in this thread, or its
+        text is not shown to every reader of the thread.
+    """
+    post = db.session.get(Post, post_id) if 1 <= post_id <= MAX_WHOLE else None
+    if post is None or not may_quote(user, post, thread):
+        raise ValidationFailed(_("That post cannot be quoted."), "quote")
+    return post
+
+
 def reply(user, thread_id: int, body: str, quote_id: int | None = None) -> Post:
-    """:raises Conflict: the thread is locked. :raises NotFound: no such thread
-    (or post to quote)."""
+    """:raises Conflict: the thread is locked. :raises NotFound: no such thread.
+    :raises ValidationFailed: naming body, or quote (see :func:`quotable_post`)."""
     user = may_post(user)
     thread = visible_thread(user, thread_id)
     if thread.deleted_at is not None:
@@ -230,33 +230,44 @@ def reply(user, thread_id: int, body: str, quote_id: int | None = None) -> Post:
         raise Conflict(_("This thread is locked."), "thread")
     source = _body(body)
     if quote_id is not None:
-        quoted = db.session.get(Post, quote_id)
-        if quoted is None or quoted.thread_id != thread.id or quoted.hidden_at:
-            raise NotFound(_("There is no such post to quote."), "quote")
-        source = _body(quote(quoted) + source)
+        source = _body(quote(quotable_post(user, thread, quote_id)) + source)
     post = _add_post(thread, user, source)
     db.session.commit()
     return post
 
 
-def _own_post(user, post_id: int) -> Post:
+def _changeable_post(user, post_id: int) -> Post:
     user = signed_in(user)
     post = db.session.get(Post, post_id)
-    if post is None or post.deleted_at is not None:
+    if post is None:
         raise NotFound(_("There is no post %(id)s.", id=post_id), "post")
-    visible_thread(user, post.thread_id)
-    if post.author_id != user.id and not can_moderate(user, post.thread.area):
+    visible_thread(user, post.thread_id)  # 404 where the thread is not theirs
+    if not may_change_post(user, post):
+        if post.deleted_at is not None:
+            raise PermissionDenied(_("A deleted post cannot be changed."))
         raise PermissionDenied(_("Only its author can change this post."))
+    return post
+
+
+def post_to_edit(user, post_id: int) -> Post:
+    """The post, if this user may edit it now: the edit form shows its source.
+
+    :raises NotFound: no such post, or its thread is not the user's to see.
+    :raises PermissionDenied: not signed in, silenced, neither its author nor a
+        moderator of its area, or its text is not theirs to read (deleted).
+    :raises Conflict: the thread is locked (moderators still edit).
+    """
+    user = may_post(user)
+    post = _changeable_post(user, post_id)
+    if post.thread.locked and not can_moderate(user, post.thread.area):
+        raise Conflict(_("This thread is locked."), "thread")
     return post
 
 
 def edit_post(user, post_id: int, body: str, title: str | None = None) -> Post:
     """Change a post (and the thread's title, from its first post); the history
-    keeps who changed what and when."""
-    may_post(user)
-    post = _own_post(user, post_id)
-    if post.thread.locked and not can_moderate(user, post.thread.area):
-        raise Conflict(_("This thread is locked."), "thread")
+    keeps who changed what and when. Refused as :func:`post_to_edit` is."""
+    post = post_to_edit(user, post_id)
     source = _body(body)
     thread = post.thread
     is_first = first_post_id(thread) == post.id
@@ -285,7 +296,7 @@ def delete_post(user, post_id: int) -> Post:
 
     :raises Conflict: the window has passed.
     """
-    post = _own_post(user, post_id)
+    post = _changeable_post(user, post_id)
     window = timedelta(minutes=current_app.config["FORUM_DELETE_MINUTES"])
     moderator = can_moderate(user, post.thread.area)
     if not moderator and utcnow() - post.created_at > window:

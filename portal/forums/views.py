@@ -1,15 +1,17 @@
 """Forum pages: an area's threads, a thread with its posts, writing and editing."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.areas import services as areas
-from portal.errors import PortalError
+from portal.bounds import whole
+from portal.errors import PortalError, ValidationFailed
 from portal.extensions import db
 from portal.forums import flags, limits, notify, services
 from portal.forums.models import Post
-from portal.pageforms import CsrfForm
+from portal.forums.visibility import Viewer
+from portal.pageforms import CsrfForm, flash_refusal
 from portal.tickets.services import get_ticket, is_following
 
 bp = Blueprint("forums", __name__, url_prefix="/forums")
@@ -22,17 +24,12 @@ def post_url(post: Post) -> str:
     return f"{url}#post-{post.id}"
 
 
-def _post_or_404(post_id: int) -> Post:
-    post = db.session.get(Post, post_id)
-    if post is None:
-        abort(404)
-    return post
-
-
 @bp.get("/<area_slug>/")
 def area_forum(area_slug: str):
     area = areas.get_area(area_slug)
-    page = services.list_threads(current_user, area, request.args.get("page", 1, int))
+    page = services.list_threads(
+        current_user, area, request.args.get("page", 1, type=whole)
+    )
     return render_template(
         "forums/area.html", area=area, page=page, form=CsrfForm(), errors={}, values={}
     )
@@ -76,18 +73,30 @@ def _move_targets(thread):
 @bp.get("/threads/<int:thread_id>")
 def thread(thread_id: int, errors=None, status=200):
     thread = services.visible_thread(current_user, thread_id)
-    page = services.list_posts(thread, request.args.get("page", 1, int))
+    page = services.list_posts(thread, request.args.get("page", 1, type=whole))
+    errors = dict(errors or {})
+    # The post to quote: the link's ?quote=, or the refused form's own field.
+    quoting = request.values.get("quote", type=whole)
+    if quoting is not None and current_user.is_authenticated and "quote" not in errors:
+        try:
+            services.quotable_post(current_user, thread, quoting)
+        except ValidationFailed as error:
+            errors.update(error.fields)
+            status = error.status if status == 200 else status
+    if "quote" in errors:
+        quoting = None
     return render_template(
         "forums/thread.html",
         thread=thread,
         page=page,
         form=CsrfForm(),
-        errors=errors or {},
+        errors=errors,
         values=request.form,
+        viewer=Viewer(current_user),
         moderator=services.can_moderate(current_user, thread.area),
         move_targets=_move_targets(thread),
         following=bool(thread.ticket) and is_following(current_user, thread.ticket),
-        quoting=request.args.get("quote", type=int),
+        quoting=quoting,
     ), status
 
 
@@ -100,7 +109,7 @@ def reply(thread_id: int):
             current_user,
             thread_id,
             request.form.get("body", ""),
-            request.form.get("quote", type=int),
+            request.form.get("quote", type=whole),
         )
     except PortalError as error:
         db.session.rollback()
@@ -113,7 +122,9 @@ def reply(thread_id: int):
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(post_id: int):
-    post = _post_or_404(post_id)
+    # Refusals of who (403, 404, or 409 on a locked thread) are error pages: the form
+    # and the post's source are only for who may change it.
+    post = services.post_to_edit(current_user, post_id)
     errors, status = {}, 200
     if request.method == "POST":
         try:
@@ -125,6 +136,8 @@ def edit(post_id: int):
             )
         except PortalError as error:
             db.session.rollback()
+            if error.status in (403, 404):  # changed meanwhile: no form, no source
+                raise
             errors, status = error.fields or {"form": error.message}, error.status
         else:
             notify.post_updated(post)
@@ -146,8 +159,8 @@ def delete(post_id: int):
     try:
         post = services.delete_post(current_user, post_id)
     except PortalError as error:
-        flash(error.message, "error")
-        post = _post_or_404(post_id)
+        flash_refusal(error)  # who-or-what refusals are error pages
+        post = db.session.get(Post, post_id)
     else:
         notify.post_updated(post)
         flash(_("Your post is deleted."))
@@ -166,9 +179,8 @@ def flag(post_id: int):
             request.form.get("text", ""),
         )
     except PortalError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        post = _post_or_404(post_id)
+        flash_refusal(error)  # who-or-what refusals are error pages
+        post = db.session.get(Post, post_id)
     else:
         if held:
             notify.post_hidden(post)
