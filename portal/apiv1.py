@@ -30,6 +30,10 @@ class ErrorSchema(ma.Schema):
 
 class PortalApi(Api):
     ERROR_SCHEMA = ErrorSchema
+    # Not one catch-all "default": each operation lists the errors it can answer
+    # (document_errors), so a client, or a fuzzer, knows what to expect and an
+    # undocumented status is a bug.
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self):
         # portal.errors answers every error, pages and API alike, in the documented
@@ -111,6 +115,53 @@ class When(ma.fields.AwareDateTime):
 
 api = PortalApi()
 
+_WRITES = {"post", "put", "patch", "delete"}
+_ERRORS = {
+    "400": "The request could not be read (not JSON, nested too deep, a nameless "
+    "form part).",
+    "401": "No valid token or session.",
+    "403": "Signed in, but not allowed (a role, an area, a suspension).",
+    "404": "Nothing has that id or name.",
+    "413": "The body is over the size limit.",
+    "415": "The body is not of a type this operation reads.",
+    "422": "A field is not valid (every query and body is checked for text no "
+    "database stores); `fields` names it.",
+    "429": "Too many requests: wait and try again.",
+}
+
+
+def document_errors(spec) -> None:
+    """Give every operation the error answers that apply to it, by the rules the
+    portal follows everywhere (those an operation declares itself are kept)."""
+    for path, operations in spec._paths.items():
+        for method, operation in operations.items():
+            if method not in _WRITES | {"get"}:
+                continue
+            statuses = {"400", "422"}
+            if operation.get("security"):
+                statuses |= {"401", "403"}
+            names = {p.get("name") for p in operation.get("parameters", [])}
+            # A path id, an area's slug, and any write (which names an area, a
+            # meeting, a quoted post or tickets) can name nothing.
+            if "{" in path or "area" in names or method in _WRITES:
+                statuses.add("404")
+            if method in _WRITES:
+                statuses |= {"413", "415", "429"}
+            responses = operation.setdefault("responses", {})
+            for status in sorted(statuses):
+                responses.setdefault(
+                    status,
+                    {
+                        "description": _ERRORS[status],
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/Error"}
+                            }
+                        },
+                    },
+                )
+
+
 SECURITY = [{"bearerAuth": []}, {"sessionCookie": []}]
 
 
@@ -164,3 +215,4 @@ def init_api(app: Flask) -> None:
         # Cookie-authenticated writes are still CSRF-checked in auth.session; tokens are
         # not.
         csrf.exempt(blueprint)
+    document_errors(api.spec)
