@@ -166,7 +166,13 @@ def _rows_from_request() -> tuple[list[dict], str]:
             "name": "Idempotency-Key",
             "schema": {"type": "string"},
             "description": "Retries with the same key return the first batch.",
-        }
+        },
+        {
+            "in": "query",
+            "name": "meeting",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+            "description": "The meeting the rows were raised at (filed on its behalf).",
+        },
     ],
     requestBody={
         "content": {
