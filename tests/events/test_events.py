@@ -3,7 +3,6 @@ under fifty concurrent answers), promotion with a notice, calendars, reminders
 mailed once to a real local SMTP server, and cleanups reporting on their tickets."""
 
 import io
-import socket
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +22,7 @@ from portal.events.models import Event, Notice, Rsvp
 from portal.extensions import db, mail
 from portal.forums.models import Post, Thread
 from portal.tickets.models import Ticket
+from tests.mailbox import inbox  # noqa: F401
 
 FISHTOWN = (39.9730, -75.1290)
 
@@ -221,34 +221,10 @@ def test_calendars_parse_and_follow_changes(client, areas, make_user):
     assert client.get("/events/feeds/forged.ics").status_code == 404
 
 
-@pytest.fixture
-def smtp_server():
-    """A real SMTP server on loopback (aiosmtpd) keeping what it receives."""
-    from aiosmtpd.controller import Controller
-
-    class Keeper:
-        def __init__(self):
-            self.messages = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.messages.append(envelope)
-            return "250 OK"
-
-    keeper = Keeper()
-    with socket.socket() as probe:  # aiosmtpd needs a port named up front
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(keeper, hostname="127.0.0.1", port=port)
-    controller.start()
-    controller.keeper = keeper
-    yield controller
-    controller.stop()
-
-
-def test_a_reminder_arrives_once(app, areas, make_user, smtp_server):
+def test_a_reminder_arrives_once(app, areas, make_user, inbox):  # noqa: F811
     app.config.update(
         MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp_server.port,
+        MAIL_PORT=inbox.port,
         MAIL_DEFAULT_SENDER="events@example.org",
         PUBLIC_URL="https://portal.example.org",
     )
@@ -261,7 +237,7 @@ def test_a_reminder_arrives_once(app, areas, make_user, smtp_server):
     services.rsvp(person, later.id, True)
     assert reminders.send_reminders() == 1  # as the worker runs it: no request
     assert reminders.send_reminders() == 0  # once
-    [message] = smtp_server.keeper.messages
+    [message] = inbox.messages
     assert message.rcpt_tos == ["goer@example.org"]
     assert b"Block party" in message.content
     assert f"https://portal.example.org/events/{soon.id}".encode() in message.content
