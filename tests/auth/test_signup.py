@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from portal.auth import links, services
 from portal.auth.models import User
 from portal.extensions import db, mail
-from tests.auth.conftest import free_port
 from tests.conftest import CSRF_RE, PASSWORD, csrf_token
+from tests.mailbox import free_port
 
 
 @pytest.fixture
