@@ -70,9 +70,9 @@ def test_refusals(client, people):
     ann, mod = people["ann"], people["mod"]
     thread = services.create_thread(ann, people["area"], "Topic", "Body")
     path = f"/api/v1/threads/{thread.id}/posts"
-    anonymous = client.post(path, json={"body": "x"})  # no token, no CSRF header
-    assert anonymous.status_code == 400
-    assert "csrf_token" in anonymous.get_json()["error"]["fields"]
+    anonymous = client.post(path, json={"body": "x"})  # no token, no session
+    assert anonymous.status_code == 401
+    assert anonymous.get_json()["error"]["code"] == "unauthorized"
     revoked = client.post(
         path, json={"body": "x"}, headers={"Authorization": "Bearer np_nothing"}
     )

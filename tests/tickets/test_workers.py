@@ -60,7 +60,7 @@ def queue_on(worker_db):
 
 
 class Worker:
-    def __init__(self, worker_db, sandbox_server, tmp_path):
+    def __init__(self, worker_db, sandbox_server, tmp_path, **settings):
         env = {
             **os.environ,
             "PORTAL_DATABASE_URL": worker_db,
@@ -75,6 +75,7 @@ class Worker:
             "PORTAL_CITY_LEASE_SECONDS": "2",
             "PORTAL_CITY_TIMEOUT": "1",
             "PORTAL_CITY_SEND_BATCH": "10",
+            **{f"PORTAL_{name}": value for name, value in settings.items()},
             "PYTHONUNBUFFERED": "1",
         }
         portal = os.path.join(os.path.dirname(sys.executable), "portal")
