@@ -98,13 +98,21 @@
     fetch(config.dataset.api + "?" + params.toString(), { signal: pending.signal, headers: { Accept: "application/geo+json" } })
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (body) {
-        singles.clearLayers();
+        // A marker whose popup is open stays: a popup that pans the map to fit
+        // would otherwise close itself when the panned view is loaded.
+        var kept = null, gone = [];
+        singles.eachLayer(function (m) {
+          if (!kept && m.isPopupOpen && m.isPopupOpen()) kept = m; else gone.push(m);
+        });
+        singles.removeLayers(gone);
         clusters.clearLayers();
-        var markers = [];
+        var markers = [], keptStays = false;
         body.features.forEach(function (feature) {
           if (feature.properties.cluster) clusters.addLayer(clusterMarker(feature));
+          else if (kept && feature.properties.id === kept.ticketId) keptStays = true;
           else markers.push(singleMarker(feature));
         });
+        if (kept && !keptStays) singles.removeLayer(kept);
         singles.addLayers(markers);
         document.body.dataset.mapState = "loaded";
       })

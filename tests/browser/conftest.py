@@ -6,9 +6,19 @@ import re
 import threading
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
+from tests.conftest import PASSWORD
+
 CHROMIUM = "/usr/bin/chromium"
+# One budget for everything a browser test waits on (actions, locators, assertions).
+# Waits end as soon as their condition holds: this only bounds how long a busy machine
+# may take before the test calls it a failure. A promise the product makes about time
+# ("within a second") is measured on its own, from the action (see test_moderation).
+WAIT_MS = 15_000
+PHONE = {"width": 390, "height": 844}
+expect.set_options(timeout=WAIT_MS)  # expect() has its own default (5 s) otherwise
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "..", "test-artifacts")
 # Chromium's own background traffic (updates, sync, lookups) would leave the machine.
 CHROMIUM_ARGS = [
@@ -64,9 +74,48 @@ def browser():
         browser.close()
 
 
+def new_context(browser, live_server, **options):
+    """A phone-sized browser context on the live portal, kept offline."""
+    context = browser.new_context(base_url=live_server, viewport=PHONE, **options)
+    context.set_default_timeout(WAIT_MS)
+    keep_offline(context)
+    return context
+
+
+def sign_in(page, email) -> None:
+    page.goto("/auth/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")
+
+
+def closed_when_sent(app):
+    """The app, its responses closed as soon as they are sent.
+
+    Werkzeug's development server closes a response only after draining the request
+    socket; when the browser has reset the connection meanwhile (a page or context
+    closing just as a favicon arrives: more likely on a busy machine), the drain
+    raises first and the response's file is left for the garbage collector, whose
+    ResourceWarning then fails whatever test is running.
+    """
+
+    def each_part(parts):
+        try:
+            yield from parts
+        finally:
+            if hasattr(parts, "close"):
+                parts.close()
+
+    def serve(environ, start_response):
+        return each_part(app(environ, start_response))
+
+    return serve
+
+
 @pytest.fixture
 def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, closed_when_sent(app), threaded=True)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     )
@@ -80,14 +129,13 @@ def live_server(app):
 @pytest.fixture
 def page(browser, live_server, request):
     """A phone-sized page that records console errors (a CSP violation is one)."""
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844},
-        base_url=live_server,
+    context = new_context(
+        browser,
+        live_server,
         locale="en-US",
         geolocation={"latitude": 39.9531, "longitude": -75.1447},
         permissions=["geolocation"],
     )
-    keep_offline(context)
     page = context.new_page()
     page.console_errors = []
     page.on(
@@ -96,13 +144,30 @@ def page(browser, live_server, request):
             message.type == "error" and page.console_errors.append(message.text)
         ),
     )
-    page.set_default_timeout(15_000)
     yield page
     os.makedirs(ARTIFACTS, exist_ok=True)
     page.screenshot(
         path=os.path.join(ARTIFACTS, f"{request.node.name}-last.png"), full_page=True
     )
     context.close()
+
+
+@pytest.fixture
+def signed_in(browser, live_server):
+    """Open a page signed in as ``email``, in its own context (another phone); every
+    context is closed at teardown, a failed test's too, before the server stops."""
+    contexts = []
+
+    def open_page(email):
+        context = new_context(browser, live_server)
+        contexts.append(context)
+        page = context.new_page()
+        sign_in(page, email)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ from portal.auth import services
 from portal.extensions import db
 from portal.forums import services as forums
 from portal.tickets.models import CityService, Ticket
-from tests.browser.conftest import keep_offline
-from tests.conftest import PASSWORD
+from tests.browser.conftest import new_context, sign_in
 
 AXE = os.path.join(
     os.path.dirname(__file__), "..", "..", "node_modules", "axe-core", "axe.min.js"
@@ -24,19 +23,12 @@ def audit(browser, live_server):
         "axe-core is missing: run `make test`, which installs it"
     )
     # CSP is bypassed only so the audit script can be injected into the page.
-    context = browser.new_context(
-        base_url=live_server, bypass_csp=True, viewport={"width": 390, "height": 844}
-    )
-    keep_offline(context)
+    context = new_context(browser, live_server, bypass_csp=True)
     page = context.new_page()
 
     def run(path, email=None):
         if email:
-            page.goto("/auth/login")
-            page.get_by_label("Email").fill(email)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url("**/")
+            sign_in(page, email)
         page.goto(path)
         page.add_script_tag(path=AXE)
         result = page.evaluate(

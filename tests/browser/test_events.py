@@ -9,7 +9,6 @@ from playwright.sync_api import expect
 from portal.areas.services import save_areas
 from portal.demo.geography import demo_areas
 from portal.events import services
-from tests.browser.test_forums import signed_in_page
 
 
 @pytest.fixture
@@ -34,9 +33,9 @@ def event(app, make_user):
     )
 
 
-def test_an_rsvp_moves_the_count_on_another_page(browser, live_server, event):
-    ann_context, ann = signed_in_page(browser, live_server, "ann@example.org")
-    ben_context, ben = signed_in_page(browser, live_server, "ben@example.org")
+def test_an_rsvp_moves_the_count_on_another_page(signed_in, event):
+    ann = signed_in("ann@example.org")
+    ben = signed_in("ben@example.org")
     for page in (ann, ben):
         page.goto(f"/events/{event.id}")
         page.locator("body[data-live=yes]").wait_for(state="attached")
@@ -50,5 +49,3 @@ def test_an_rsvp_moves_the_count_on_another_page(browser, live_server, event):
     expect(ben.locator("#waitlist-count")).to_have_text("0")
     ben.reload()
     expect(ben.locator("#my-answer")).to_have_text("You are going.")
-    ann_context.close()
-    ben_context.close()

@@ -16,7 +16,6 @@ from portal.extensions import db
 from portal.liaisons import services
 from portal.tickets.services import refresh_services
 from tests.browser.conftest import city_overrides
-from tests.browser.test_forums import signed_in_page
 from tests.tickets.conftest import drain
 
 
@@ -54,8 +53,8 @@ def meeting(app, sandbox_server, make_user):
     return made
 
 
-def test_minutes_to_drafts_to_a_live_batch(browser, live_server, meeting):
-    context, page = signed_in_page(browser, live_server, "lia@example.org")
+def test_minutes_to_drafts_to_a_live_batch(signed_in, meeting):
+    page = signed_in("lia@example.org")
     page.goto(f"/meetings/{meeting.id}")
     page.get_by_role("button", name="Find requests in the agenda and minutes").click()
     rows = page.locator("table.drafts tbody tr")
@@ -73,4 +72,3 @@ def test_minutes_to_drafts_to_a_live_batch(browser, live_server, meeting):
     page.goto(f"/meetings/{meeting.id}")
     expect(page.locator("#report")).to_be_visible()
     expect(page.locator("table.report")).to_contain_text("Vacant Lot Clean-Up")
-    context.close()

@@ -47,6 +47,64 @@ def loaded(page):
     page.locator("body[data-map-state=loaded]").wait_for(state="attached")
 
 
+# Moves the map, without animating, so that the marker ``index`` sits at ``(0.5, y)``
+# of the map (fractions of its size); the map then loads that view.
+PUT_MARKER_AT = """([name, index, y]) => {
+  const map = window[name];
+  const box = map.getContainer().getBoundingClientRect();
+  const icon = document.querySelectorAll(".ticket-marker")[index];
+  const at = icon.getBoundingClientRect();
+  const from = [at.left + at.width / 2 - box.left, at.top + at.height / 2 - box.top];
+  const to = [box.width / 2, box.height * y];
+  const center = [box.width / 2 + from[0] - to[0], box.height / 2 + from[1] - to[1]];
+  document.body.dataset.mapState = "moving";
+  map.setView(map.containerPointToLatLng(center), map.getZoom(), { animate: false });
+}"""
+# The index of the marker nearest ``(0.5, y)`` of the map.
+MARKER_AT = """([name, y]) => {
+  const box = window[name].getContainer().getBoundingClientRect();
+  const x0 = box.left + box.width / 2, y0 = box.top + box.height * y;
+  const icons = Array.from(document.querySelectorAll(".ticket-marker"));
+  const away = (icon) => {
+    const r = icon.getBoundingClientRect();
+    return Math.hypot(r.left + r.width / 2 - x0, r.top + r.height / 2 - y0);
+  };
+  return icons.indexOf(icons.reduce((a, b) => (away(a) <= away(b) ? a : b)));
+}"""
+# A popup that needs room pans the map first (and the map then loads the new view).
+NOTE_POPUP_PANNING = """(name) => window[name].once("autopanstart", () => {
+  document.body.dataset.mapState = "moving";
+})"""
+
+
+def map_name(page) -> str:
+    return page.locator("#map-config").get_attribute("data-map")
+
+
+def put_a_marker_at(page, y: float):
+    """Move the map so a marker sits at height ``y`` (a fraction) of it, mid-width;
+    answer that marker, once the map has loaded the view."""
+    page.evaluate(PUT_MARKER_AT, [map_name(page), 0, y])
+    loaded(page)
+    return page.locator(".ticket-marker").nth(
+        page.evaluate(MARKER_AT, [map_name(page), y])
+    )
+
+
+def zoom_to_single_tickets(page):
+    clusters = page.locator(".server-cluster")
+    for _ in range(6):
+        if page.locator(".ticket-marker").count():
+            break
+        biggest = max(
+            range(clusters.count()), key=lambda i: int(clusters.nth(i).inner_text())
+        )
+        page.evaluate("document.body.dataset.mapState = 'moving'")
+        clusters.nth(biggest).dispatch_event("click")
+        loaded(page)
+    page.locator(".ticket-marker").first.wait_for()
+
+
 def no_dialogs(page):
     opened = []
     page.on("dialog", lambda dialog: (opened.append(dialog.message), dialog.dismiss()))
@@ -70,7 +128,7 @@ def test_clusters_expand_on_zoom_and_a_marker_opens_its_ticket(page, city, shot)
     page.evaluate(
         "name => { document.body.dataset.mapState = 'moving';"
         " window[name].setView([40.0, -75.13], 10); }",
-        page.locator("#map-config").get_attribute("data-map"),
+        map_name(page),
     )
     loaded(page)
     counts = [int(text) for text in clusters.all_inner_texts()]
@@ -78,22 +136,28 @@ def test_clusters_expand_on_zoom_and_a_marker_opens_its_ticket(page, city, shot)
     assert synced > 100 and sum(counts) == synced
     shot("city")
     # Zooming in through the clusters reaches single tickets.
-    for _ in range(6):
-        if page.locator(".ticket-marker").count():
-            break
-        biggest = max(
-            range(clusters.count()), key=lambda i: int(clusters.nth(i).inner_text())
-        )
-        page.evaluate("document.body.dataset.mapState = 'moving'")
-        clusters.nth(biggest).dispatch_event("click")
-        loaded(page)
-    markers = page.locator(".ticket-marker")
-    markers.first.wait_for()
+    zoom_to_single_tickets(page)
     shot("street")
-    markers.first.dispatch_event("click")
+    # Low on the map, where its popup fits above it: the map stays where it is.
+    marker = put_a_marker_at(page, 0.8)
+    page.evaluate(NOTE_POPUP_PANNING, map_name(page))
+    marker.dispatch_event("click")  # the popup pans the map, if at all, right here
+    assert page.evaluate("document.body.dataset.mapState") == "loaded", "it panned"
     page.locator(".ticket-popup a").click()
     page.wait_for_url(re.compile(r"/tickets/\d+$"))
     assert page.locator("h1").inner_text()
+    assert page.console_errors == []
+
+
+def test_a_popup_that_pans_the_map_stays_open(page, city):
+    page.goto("/map?status=any")
+    zoom_to_single_tickets(page)
+    # Near the top: its popup opens above it, so the map pans to make room.
+    marker = put_a_marker_at(page, 0.1)
+    page.evaluate(NOTE_POPUP_PANNING, map_name(page))
+    marker.dispatch_event("click")
+    loaded(page)  # the view the pan led to is loaded
+    assert page.locator(".ticket-popup").count() == 1
     assert page.console_errors == []
 
 

@@ -10,6 +10,8 @@ import urllib.request
 
 import pytest
 
+from tests.browser.conftest import WAIT_MS
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -80,17 +82,21 @@ def test_socketio_connects_over_websocket_from_chromium(running_portal, browser)
     page = context.new_page()
     page.goto("/")
     page.add_script_tag(url="/static/vendor/socket.io/socket.io.min.js")
+    # The ack has a deadline, so an answer that never comes fails instead of hanging.
     result = page.evaluate(
-        """() => new Promise((resolve, reject) => {
+        """(deadline) => new Promise((resolve, reject) => {
             const socket = io({ transports: ["websocket"] });
             socket.on("connect_error", (e) => reject(String(e)));
             socket.on("connect", () => {
-                socket.emit("whoami", (answer) => {
-                    resolve({ transport: socket.io.engine.transport.name, answer });
+                socket.timeout(deadline).emit("whoami", (error, answer) => {
+                    const transport = socket.io.engine.transport.name;
                     socket.close();
+                    if (error) reject("no answer to whoami: " + String(error));
+                    else resolve({ transport, answer });
                 });
             });
-        })"""
+        })""",
+        WAIT_MS,
     )
     context.close()
     assert result == {"transport": "websocket", "answer": {"user": None}}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs pytest on the given paths beside one CPU burner per core (BURNERS=n to change), as on a busy CI machine.
+set -u
+cd "$(dirname "$0")/.."
+
+burners=${BURNERS:-$(nproc)}
+pytest=(.venv/bin/python -m pytest)
+[ -x .venv/bin/python ] || pytest=(python3 -m pytest)
+[ $# -gt 0 ] || set -- tests/browser
+
+pids=()
+stop_burners() {
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" 2>/dev/null
+    done
+    pids=()
+}
+trap stop_burners EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+for _ in $(seq "$burners"); do
+    python3 -c 'while True: pass' &
+    pids+=("$!")
+done
+echo "busy-test: $burners CPU burner(s) running (pids ${pids[*]})"
+
+"${pytest[@]}" -p no:cacheprovider "$@"
+status=$?
+stop_burners
+if [ "$status" -eq 0 ]; then
+    echo "busy-test: PASS ($burners burners): $*"
+else
+    echo "busy-test: FAIL (pytest exit $status, $burners burners): $*"
+fi
+exit "$status"
