@@ -9,7 +9,9 @@ pytest=(.venv/bin/python -m pytest)
 [ $# -gt 0 ] || set -- tests/browser
 
 pids=()
-stop_burners() {
+tests_pid=
+stop() {
+    [ -z "$tests_pid" ] || kill "$tests_pid" 2>/dev/null
     for pid in "${pids[@]}"; do
         kill "$pid" 2>/dev/null
     done
@@ -18,7 +20,7 @@ stop_burners() {
     done
     pids=()
 }
-trap stop_burners EXIT
+trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -28,12 +30,16 @@ for _ in $(seq "$burners"); do
 done
 echo "busy-test: $burners CPU burner(s) running (pids ${pids[*]})"
 
-"${pytest[@]}" -p no:cacheprovider "$@"
+# In the background, so that a signal to this script reaches pytest too.
+"${pytest[@]}" -p no:cacheprovider "$@" &
+tests_pid=$!
+wait "$tests_pid"
 status=$?
-stop_burners
+tests_pid=
+stop
 if [ "$status" -eq 0 ]; then
-    echo "busy-test: PASS ($burners burners): $*"
+    echo "busy-test: PASS beside $burners burner(s)"
 else
-    echo "busy-test: FAIL (pytest exit $status, $burners burners): $*"
+    echo "busy-test: FAIL (pytest exit $status) beside $burners burner(s)"
 fi
 exit "$status"
