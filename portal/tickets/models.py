@@ -8,7 +8,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.dbtypes import UTCDateTime, utcnow
 from portal.extensions import db
 
-SEND_STATES = ("queued", "sending", "sent", "rejected", "failed")
+# held: the city gave the same server error to this submission again and again, so an
+# admin looks before it is sent again; confirming: its answer was lost at a city that
+# hides new requests from listings, so it waits for the city to show it (never re-posted
+# blind).
+SEND_STATES = (
+    "queued", "sending", "sent", "rejected", "failed", "held", "confirming",
+)  # fmt: skip
 
 
 class Ticket(db.Model):
@@ -58,6 +64,9 @@ class Ticket(db.Model):
     # Set before every POST and cleared by its answer: if set, the city may hold the
     # request already, and the sender looks for it before posting again.
     maybe_stored: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How many answers in a row were the city's same server error (its words in
+    # last_error): a submission the city cannot take is held, not retried to the end.
+    same_errors: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -105,6 +114,9 @@ class CityService(db.Model):
     type: Mapped[str] = mapped_column(String(20), default="realtime")
     metadata_: Mapped[bool] = mapped_column("metadata", Boolean, default=False)
     attributes: Mapped[list] = mapped_column(JSON, default=list)
+    # Why the definition (the questions) could not be read last time, for admins; the
+    # service stays usable without questions meanwhile.
+    definition_error: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
