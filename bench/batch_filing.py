@@ -21,9 +21,9 @@ from portal.auth.services import grant_role, register_user
 from portal.cityapi import get_city_api
 from portal.extensions import db
 from portal.liaisons import bulk
+from portal.tickets.city_services import refresh_services
 from portal.tickets.models import Ticket
 from portal.tickets.sender import resolve_tokens, send_due
-from portal.tickets.services import refresh_services
 
 AREAS = ("fishtown", "kensington", "northern-liberties")
 SERVICES = ("SBX-GR", "SBX-ALO", "SBX-DSW", "SBX-VLC", "SBX-INL")

@@ -27,6 +27,7 @@ def create_app(overrides=None) -> Flask:
     register_blueprints(app)
     register_sockets(app)
     register_sandbox(app)
+    register_duties(app)
     register_commands(app)
     register_error_handlers(app)
     register_template_context(app)
@@ -116,6 +117,7 @@ def register_models() -> None:
     import portal.forums.models  # noqa: F401
     import portal.liaisons.models  # noqa: F401
     import portal.map.models  # noqa: F401
+    import portal.tickets.app_keys  # noqa: F401
     import portal.tickets.models  # noqa: F401
 
 
@@ -133,6 +135,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.liaisons.batch_views import bp as batches_bp
     from portal.liaisons.views import bp as liaisons_bp
     from portal.map.views import bp as map_bp
+    from portal.tickets.admin_views import bp as city_admin_bp
     from portal.tickets.open311 import bp as open311_bp
     from portal.tickets.services import event_recorded
     from portal.tickets.views import bp as tickets_bp
@@ -143,6 +146,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(open311_bp)
     app.register_blueprint(map_bp)
     app.register_blueprint(tickets_bp)
+    app.register_blueprint(city_admin_bp)
     app.register_blueprint(forums_bp)
     app.register_blueprint(moderation_bp)
     app.register_blueprint(liaisons_bp)
@@ -156,6 +160,15 @@ def register_sandbox(app: Flask) -> None:
     from portal.sandbox.mount import mount_sandbox
 
     mount_sandbox(app)
+
+
+def register_duties(app: Flask) -> None:
+    # Each domain adds what the worker does for it (the sandbox city adds its own).
+    from portal.events.duties import register as events_duties
+    from portal.tickets.duties import register as tickets_duties
+
+    tickets_duties(app)
+    events_duties(app)
 
 
 def register_sockets(app: Flask) -> None:
@@ -180,11 +193,23 @@ def register_sockets(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from portal.areas.cli import areas_cli
     from portal.auth.cli import tokens_cli, users_cli
+    from portal.cli import worker_command
     from portal.demo.cli import demo_cli
     from portal.sandbox.cli import sandbox_cli
+    from portal.tickets.app_keys import keys_cli
     from portal.tickets.cli import city_cli
 
-    for group in (users_cli, tokens_cli, areas_cli, demo_cli, city_cli, sandbox_cli):
+    # The worker is above the domains, so it joins the city group from up here.
+    city_cli.add_command(worker_command)
+    for group in (
+        users_cli,
+        tokens_cli,
+        areas_cli,
+        demo_cli,
+        city_cli,
+        sandbox_cli,
+        keys_cli,
+    ):
         app.cli.add_command(group)
 
 

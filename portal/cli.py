@@ -44,15 +44,35 @@ def run_command(host, port, no_demo):
 
 
 def _start_city_worker(app) -> None:
-    """Send, sync (and tick the sandbox city) in the background of `portal run`."""
+    """Every worker duty (sending, syncing, reminders, the sandbox's ticks) in the
+    background of `portal run`."""
     import threading
 
     from portal.extensions import socketio
-    from portal.tickets.worker import run_worker
+    from portal.worker import run_worker
 
     stop = threading.Event()
-    in_process_city = not app.config.get("CITY_URL")
-    socketio.start_background_task(run_worker, app, stop, tick_sandbox=in_process_city)
+    socketio.start_background_task(run_worker, app, stop, serving=True)
+
+
+@click.command("worker")
+@with_appcontext
+def worker_command():
+    """Run the worker's duties until stopped (SIGTERM or Ctrl+C); several may run."""
+    import signal
+    import threading
+
+    from portal.duties import registered_duties, worker_name
+    from portal.worker import run_worker
+
+    app = current_app._get_current_object()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    names = ", ".join(duty.name for duty in registered_duties(app))
+    click.echo(f"city worker {worker_name()} started: {names}")
+    run_worker(app, stop, say=click.echo)
+    click.echo("city worker stopped")
 
 
 def main() -> None:

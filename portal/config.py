@@ -19,6 +19,7 @@ class Config:
     CITY_API_KEY = None
     CITY_JURISDICTION = None
     CITY_FORMAT = "json"
+    CITY_ADDRESS_FIELDS = ["address_string", "address"]  # some servers read address
     CITY_PUSH_KEY = None  # the key a city sends with pushed updates (default: API key)
     CITY_TIMEOUT = 15.0  # seconds per request to the city
     # The outbox: retries back off exponentially, with jitter, from BASE to MAX seconds.
@@ -36,8 +37,22 @@ class Config:
     CITY_SYNC_PAGE_SIZE = 500
     CITY_WORKER_INTERVAL = 5.0
     CITY_SYNC_INTERVAL = 60.0
+    CITY_SYNC_BUDGET = 900.0  # a first import reads the city's open requests: longer
     CITY_SERVICES_INTERVAL = 3600.0  # the service list is fetched again this often
     CITY_WORKER_IN_RUN = True  # `portal run` sends and syncs in a background task
+    # A submission the city answers with its same server error this many times in a
+    # row is held for an admin (with the city's words) instead of retried to the end.
+    CITY_HOLD_AFTER = 5
+    # "auto": a submission whose answer was lost is posted again only once the city's
+    # listing is seen to show a newer request of ours (some cities hide new requests
+    # until staff publish them); "yes": the listing always shows new requests at once.
+    CITY_NEW_REQUESTS_LISTED = "auto"
+    CITY_LISTING_PROBE_INTERVAL = 3600.0  # seconds between looks at how it lists
+
+    # The worker: each duty (sending, the sync, reminders…) runs in its own thread.
+    WORKER_DUTY_BUDGET = 120.0  # seconds one pass may take before it stops itself
+    WORKER_RETRY_FAILED = 30.0  # a failed pass comes back after this, not its interval
+    EVENTS_INTERVAL = 60.0  # reminders and finished events are looked at this often
 
     # The built-in sandbox city (used when CITY_URL is unset).
     SANDBOX_DATABASE_URL = None  # default: sandbox.db in the instance folder

@@ -61,6 +61,8 @@ def portal_run(tmp_path):
         "PORTAL_DATABASE_URL": f"sqlite:///{tmp_path}/run.db",
         "PORTAL_INSTANCE_PATH": str(tmp_path),
         "PORTAL_CITY_WORKER_INTERVAL": "0.2",
+        "PORTAL_EVENTS_INTERVAL": "0.2",
+        "PORTAL_WORKER_RETRY_FAILED": "0.2",
         "PORTAL_SANDBOX_SEED_COUNT": "50",
         "PYTHONUNBUFFERED": "1",
     }
@@ -105,6 +107,6 @@ def test_a_server_error_and_a_failed_worker_pass_leave_tracebacks(portal_run):
     )
     assert logged
     output.wait_for(
-        r"ERROR portal\.tickets\.worker \[request -\] city worker pass failed\n"
-        r"Traceback \(most recent call last\):.*no such table"
+        r"ERROR portal\.worker \[request -\] worker duty event-\w+ failed\n"
+        r"Traceback \(most recent call last\):.*no such table: (events|rsvps)"
     )

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 
-from portal.cityapi.client import Open311Client
+from portal.cityapi.client import ADDRESS_FIELDS, Open311Client
 
 SANDBOX_ENDPOINT = "http://sandbox-city.invalid/open311/v2"
 
@@ -28,7 +28,17 @@ def build_client(app: Flask) -> Open311Client:
         timeout=float(config.get("CITY_TIMEOUT", 15)),
         default_tz=ZoneInfo(config["CITY_TIMEZONE"]),
         transport=transport,
+        address_fields=address_fields(config.get("CITY_ADDRESS_FIELDS")),
     )
+
+
+def address_fields(setting) -> tuple[str, ...]:
+    """CITY_ADDRESS_FIELDS as field names: a list, or a comma-separated string (what a
+    PORTAL_CITY_ADDRESS_FIELDS variable that is not JSON becomes)."""
+    if isinstance(setting, str):
+        setting = setting.split(",")
+    names = tuple(name.strip() for name in setting or () if name and name.strip())
+    return names or ADDRESS_FIELDS
 
 
 def get_city_api() -> Open311Client:

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from portal.cityapi import parse
+from portal.cityapi import parse, words
 from portal.cityapi.errors import CityRejected, CityUnavailable
 from portal.cityapi.types import (
     Discovery,
@@ -19,6 +19,9 @@ from portal.cityapi.types import (
 )
 
 MAX_BODY = 10 * 1024 * 1024
+# The spec's address_string, and the address some servers read instead (they ignore
+# address_string, and answer an address-only POST with a 500).
+ADDRESS_FIELDS = ("address_string", "address")
 FIELDS = (
     "lat", "long", "address_string", "address_id", "email", "device_id", "account_id",
     "first_name", "last_name", "phone", "description", "media_url",
@@ -57,6 +60,7 @@ class Open311Client:
     :param endpoint: the endpoint URL, e.g. ``https://city.example/open311/v2``.
     :param fmt: ``json`` or ``xml``: the extension put on every resource.
     :param default_tz: the zone of dates a server sends without one.
+    :param address_fields: the form fields a POST puts the address in.
     :param transport: an httpx transport (tests and the in-process sandbox city).
     """
 
@@ -70,9 +74,13 @@ class Open311Client:
         default_tz: tzinfo = UTC,
         transport: httpx.BaseTransport | None = None,
         max_body: int = MAX_BODY,
+        address_fields: tuple[str, ...] = ADDRESS_FIELDS,
     ):
         if fmt not in ("json", "xml"):
             raise ValueError("fmt must be json or xml")
+        if isinstance(address_fields, str) or not address_fields:
+            raise ValueError("address_fields must name at least one form field")
+        self.address_fields = tuple(address_fields)
         self.endpoint = endpoint.rstrip("/")
         self.api_key = api_key
         self.jurisdiction_id = jurisdiction_id
@@ -117,6 +125,7 @@ class Open311Client:
                         raise CityUnavailable(
                             f"the city's answer is larger than {self.max_body} bytes",
                             maybe_stored=posting,
+                            status=response.status_code,
                         )
                 response._content = bytes(body)
                 return response
@@ -138,26 +147,41 @@ class Open311Client:
         response = self._send(method, path, params=params, form=form)
         posting = method == "POST"
         status = response.status_code
-        if status in (429, 503) or status >= 500:
-            raise CityUnavailable(
-                f"the city is unavailable (HTTP {status})",
-                retry_after=_retry_after(response.headers.get("Retry-After")),
-                maybe_stored=posting and status >= 500 and status != 503,
-            )
-        if 400 <= status < 500:
-            errors = self._errors(response)
-            reason = "; ".join(text for _code, text in errors) or (
-                f"the city refused the request (HTTP {status})"
-            )
-            raise CityRejected(reason, status=status, errors=errors)
-        if not 200 <= status < 300:
-            raise CityUnavailable(f"unexpected answer from the city (HTTP {status})")
-        try:
-            return reader(parse.decode(response.content, self._format_of(response)))
-        except ValueError as error:
-            raise CityUnavailable(
-                f"the city's answer could not be read: {error}", maybe_stored=posting
-            ) from None
+        if 200 <= status < 300:
+            try:
+                return reader(parse.decode(response.content, self._format_of(response)))
+            except ValueError as error:
+                raise CityUnavailable(
+                    f"the city's answer could not be read: {error}",
+                    maybe_stored=posting,
+                    status=status,
+                ) from None
+        pairs = words.error_pairs(
+            response.content,
+            response.headers.get("Content-Type", ""),
+            self._format_of(response),
+        )
+        said = words.joined(pairs)
+        if 400 <= status < 500 and status != 429:
+            reason = said or f"the city refused the request (HTTP {status})"
+            raise CityRejected(reason, status=status, errors=pairs)
+        unavailable = status == 429 or status >= 500
+        what = (
+            "the city is unavailable"
+            if unavailable
+            else "unexpected answer from the city"
+        )
+        raise CityUnavailable(
+            f"{what} (HTTP {status}): {said}" if said else f"{what} (HTTP {status})",
+            retry_after=(
+                _retry_after(response.headers.get("Retry-After"))
+                if unavailable
+                else None
+            ),
+            maybe_stored=posting and status >= 500 and status != 503,
+            status=status,
+            words=said,
+        )
 
     def _format_of(self, response: httpx.Response) -> str:
         kind = response.headers.get("Content-Type", "")
@@ -166,14 +190,6 @@ class Open311Client:
         if "json" in kind:
             return "json"
         return self.fmt
-
-    def _errors(self, response: httpx.Response) -> list[tuple[str, str]]:
-        try:
-            return parse.parse_errors(
-                parse.decode(response.content, self._format_of(response))
-            )
-        except ValueError:
-            return []  # an HTML error page, say: the status alone must do
 
     def _query(self, **params) -> dict:
         if self.jurisdiction_id:
@@ -216,8 +232,10 @@ class Open311Client:
         form.append(("service_code", request.service_code))
         for name in FIELDS:
             value = getattr(request, name)
-            if value not in (None, ""):
-                form.append((name, _param(value)))
+            if value in (None, ""):
+                continue
+            names = self.address_fields if name == "address_string" else (name,)
+            form.extend((sent_as, _param(value)) for sent_as in names)
         for code, value in request.attributes.items():
             if isinstance(value, (list, tuple)):
                 form.extend((f"attribute[{code}][]", str(v)) for v in value)
@@ -254,12 +272,46 @@ class Open311Client:
 
     def iter_requests(self, page_size: int = 500, max_pages: int = 10_000, **filters
                       ) -> Iterator[list[ServiceRequest]]:  # fmt: skip
-        """Page through requests (1-based ``page``) until a short or empty page."""
+        """Page through requests (1-based ``page``): each page that has records.
+
+        Servers cap ``page_size`` silently (Chicago at 500) or ignore it, so the size
+        that ends the listing is the server's: the longest page it has sent so far. The
+        listing ends at the first page shorter than that, at an empty page, at a 404
+        past page 1 (some servers answer "Invalid page." there), or at a page that
+        repeats the one before (a server that ignores ``page``). A short first page
+        thus costs one more request, to tell a capped server from a short listing.
+        Pages are counted by the records the city sent, including those skipped for
+        having neither id nor token.
+
+        :raises CityRejected: a 404 on page 1 too (unknown jurisdiction, wrong URL),
+            except when asking for ``service_request_id``: the spec's 404 for ids that
+            do not exist is then an empty listing.
+        :raises CityUnavailable: as every call.
+        """
+        size = 0
+        previous: list[str | None] = []
         for page in range(1, max_pages + 1):
-            batch = self.get_requests(page=page, page_size=page_size, **filters)
-            yield batch
-            if len(batch) < page_size:
+            try:
+                sent, batch = self._call(
+                    "GET",
+                    "requests",
+                    lambda data: parse.parse_page(data, self.default_tz),
+                    params=self._query(page=page, page_size=page_size, **filters),
+                )
+            except CityRejected as error:
+                if error.status == 404 and (
+                    page > 1 or filters.get("service_request_id")
+                ):
+                    return
+                raise
+            keys = [r.service_request_id or r.token for r in batch]
+            if sent == 0 or (keys and keys == previous):
                 return
+            yield batch
+            if sent < size:
+                return
+            size = max(size, sent)
+            previous = keys
 
     def get_request(self, service_request_id: str) -> ServiceRequest | None:
         """One request, or None if the city does not know it.

@@ -16,6 +16,7 @@ from portal.cityapi.types import (
     Attribute,
     AttributeValue,
     Discovery,
+    Note,
     Service,
     ServiceDefinition,
     ServiceRequest,
@@ -184,6 +185,23 @@ def parse_definition(data, service_code: str) -> ServiceDefinition:
     return ServiceDefinition(service_code=code, attributes=tuple(attributes))
 
 
+def parse_notes(data, default_tz: tzinfo) -> tuple[Note, ...]:
+    """``extensions=true`` notes; Chicago writes summary, others description."""
+    try:
+        items = as_list(data, "notes")
+    except ValueError:
+        return ()  # extensions are a courtesy: a strange shape costs the notes only
+    notes = (
+        Note(
+            datetime=as_datetime(item.get("datetime"), default_tz),
+            summary=as_str(item.get("summary") or item.get("description")) or "",
+            type=(as_str(item.get("type")) or "").lower(),
+        )
+        for item in items
+    )
+    return tuple(n for n in notes if n.datetime or n.summary)
+
+
 def parse_request(item: dict, default_tz: tzinfo) -> ServiceRequest:
     return ServiceRequest(
         service_request_id=as_str(item.get("service_request_id")),
@@ -205,14 +223,25 @@ def parse_request(item: dict, default_tz: tzinfo) -> ServiceRequest:
         long=as_float(item.get("long")),
         media_url=as_str(item.get("media_url")),
         extended_attributes=item.get("extended_attributes") or {},
+        notes=parse_notes(item.get("notes"), default_tz),
     )
 
 
 def parse_requests(data, default_tz: tzinfo) -> list[ServiceRequest]:
     """Every request with an id or a token; records with neither (still processing) are
     skipped, as Chicago's documentation asks."""
-    parsed = (parse_request(item, default_tz) for item in as_list(data, "requests"))
-    return [r for r in parsed if r.service_request_id or r.token]
+    return parse_page(data, default_tz)[1]
+
+
+def parse_page(data, default_tz: tzinfo) -> tuple[int, list[ServiceRequest]]:
+    """A page of requests as (records the city sent, the requests kept).
+
+    The pager needs the first: a page is full or short by what the city sent, not by
+    what survived the skipping of records with neither id nor token.
+    """
+    items = as_list(data, "requests")
+    parsed = (parse_request(item, default_tz) for item in items)
+    return len(items), [r for r in parsed if r.service_request_id or r.token]
 
 
 def parse_receipt(data) -> SubmitReceipt:
@@ -229,22 +258,6 @@ def parse_receipt(data) -> SubmitReceipt:
     if not receipt.service_request_id and not receipt.token:
         raise ValueError("the city answered the POST with neither id nor token")
     return receipt
-
-
-def parse_errors(data) -> list[tuple[str, str]]:
-    """The spec's error array (or what a server sent instead) as (code, text) pairs."""
-    try:
-        items = as_list(data, "errors")
-    except ValueError:
-        items = []
-    errors = [
-        (
-            as_str(i.get("code")) or "",
-            as_str(i.get("description")) or as_str(i.get("message")) or "",
-        )
-        for i in items
-    ]
-    return [e for e in errors if e[1]]
 
 
 def parse_discovery(data) -> Discovery:

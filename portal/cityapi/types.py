@@ -78,6 +78,15 @@ class SubmitReceipt:
 
 
 @dataclass(frozen=True)
+class Note:
+    """One entry of a request's history (``extensions=true``: Chicago, Boston, SF)."""
+
+    datetime: datetime | None
+    summary: str = ""
+    type: str = ""  # lower case: opened, closed, activity, follow_on_created, ...
+
+
+@dataclass(frozen=True)
 class ServiceRequest:
     service_request_id: str | None
     status: str  # lower case: open, closed, or an extended status
@@ -98,6 +107,7 @@ class ServiceRequest:
     media_url: str | None = None
     token: str | None = None
     extended_attributes: dict = field(default_factory=dict, compare=False)
+    notes: tuple[Note, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,33 @@ AGENCY = {
     "Philly311": "Philly311 Contact Center",
 }
 
+# The seeclickfix dialect's integer codes (SeeClickFix numbers its request types).
+# Written out, not derived from list order, so a new service never renumbers others.
+SEECLICKFIX_CODES = {
+    "SBX-SD": 1001, "SBX-SLO": 1002, "SBX-ALO": 1003, "SBX-SP": 1004, "SBX-MH": 1005,
+    "SBX-LS": 1006, "SBX-SSR": 1007, "SBX-TSE": 1008, "SBX-TCR": 1009, "SBX-SALT": 1010,
+    "SBX-RUB": 1011, "SBX-DUMP": 1012, "SBX-DV": 1013, "SBX-DA": 1014, "SBX-BIKE": 1015,
+    "SBX-GR": 1016, "SBX-VLC": 1017, "SBX-BD": 1018, "SBX-VH": 1019, "SBX-MRC": 1020,
+    "SBX-NH": 1021, "SBX-DSW": 1022, "SBX-INF": 1023, "SBX-AV": 1024, "SBX-ST": 1025,
+    "SBX-TD": 1026, "SBX-PRS": 1027, "SBX-HYD": 1028, "SBX-INL": 1029, "SBX-HE": 1030,
+    "SBX-IR": 1031,
+}  # fmt: skip
+
+# The informational dialect (Boston): dependencies on optional attributes only, so
+# what a POST must carry stays the same, and a notice closing every definition.
+BOSTON_DEPENDENCIES = {
+    ("SBX-GR", "FLOOR"): {"clause": "AND", "conditions": [
+        {"attribute": "RAIL", "op": "eq", "value": "no"}]},
+    ("SBX-DUMP", "DETAILS"): {"clause": "OR", "conditions": [
+        {"attribute": "WHAT", "op": "eq", "value": "other"},
+        {"attribute": "WHAT", "op": "eq", "value": "construction"}]},
+}  # fmt: skip
+BOSTON_NOTICE = {
+    "variable": False, "code": "NOTICE", "datatype": "informational", "required": False,
+    "datatype_description": None, "description": "Call 911 if anyone is in danger.",
+    "values": [],
+}  # fmt: skip
+
 
 def by_code() -> dict[str, tuple]:
     return {entry[0]: entry for entry in SERVICES}

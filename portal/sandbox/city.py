@@ -4,7 +4,7 @@ import random
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 
 from portal import georeport
 from portal.sandbox.catalog import AGENCY, by_code
@@ -66,11 +66,13 @@ def public_view(row: CityRequest) -> dict:
     }
 
 
-def _check_attributes(service: tuple, form) -> dict:
+def _check_attributes(service: tuple, form, rule: str) -> dict:
     answers = {}
     for code, datatype, _question, required, values in service[6]:
-        if datatype == "informational":
+        if datatype == "informational" or rule == "ignore":
             continue
+        # A client that cannot read the definition cannot know what is required.
+        required = required and rule == "check"
         if datatype == "multivaluelist":
             given = [v for v in form.getlist(f"attribute[{code}][]") if v]
         else:
@@ -94,8 +96,21 @@ def _check_attributes(service: tuple, form) -> dict:
     return answers
 
 
-def create_request(store: Store, form, batch_delay: float) -> CityRequest:
-    """Validate a POSTed form and store the request. :raises Refused:"""
+def create_request(
+    store: Store,
+    form,
+    batch_delay: float,
+    *,
+    tokens: str = "batch",
+    attributes: str = "check",
+    hidden: bool = False,
+) -> CityRequest:
+    """Validate a POSTed form and store the request. :raises Refused:
+
+    tokens: which requests get a token first ("batch" services, "always", "never");
+    attributes: "check", "lenient" (none required) or "ignore" (none read);
+    hidden: left out of GET answers until :func:`publish_all`.
+    """
     service = by_code().get(form.get("service_code", "").strip())
     if service is None:
         raise Refused(404, "service_code not found")
@@ -112,7 +127,7 @@ def create_request(store: Store, form, batch_delay: float) -> CityRequest:
     description = form.get("description", "")
     if len(description) > 4000:
         raise Refused(400, "description is longer than 4000 characters")
-    answers = _check_attributes(service, form)
+    answers = _check_attributes(service, form, attributes)
     moment = now()
     row = CityRequest(
         service_code=service[0],
@@ -131,8 +146,9 @@ def create_request(store: Store, form, batch_delay: float) -> CityRequest:
             for k in ("email", "first_name", "last_name", "phone")
             if form.get(k)
         },  # fmt: skip
+        hidden=hidden,
     )
-    if service[3] == "batch":
+    if tokens == "always" or (tokens == "batch" and service[3] == "batch"):
         row.token = secrets.token_hex(8)
         row.resolves_at = moment + timedelta(seconds=batch_delay)
     with store.write_lock, store.session() as session:
@@ -163,12 +179,34 @@ def resolve_due_tokens(store: Store, at: datetime | None = None) -> int:
 def find_token(store: Store, token: str) -> CityRequest | None:
     resolve_due_tokens(store)
     with store.session() as session:
-        return session.scalar(select(CityRequest).where(CityRequest.token == token))
+        return session.scalar(
+            select(CityRequest).where(
+                CityRequest.token == token, CityRequest.hidden.is_(False)
+            )
+        )
 
 
-def query_requests(store: Store, args) -> list[CityRequest]:
-    """GET requests with the spec's filters and the paging/updated extensions."""
-    query = select(CityRequest)
+def publish_all(store: Store, at: datetime | None = None) -> int:
+    """Publish every hidden request; publishing counts as an update (updated_after)."""
+    at = at or now()
+    with store.write_lock, store.session() as session:
+        published = session.execute(
+            update(CityRequest)
+            .where(CityRequest.hidden.is_(True))
+            .values(hidden=False, updated=at)
+        ).rowcount
+        session.commit()
+    return published
+
+
+def query_requests(
+    store: Store, args, page_cap: int | None = None
+) -> list[CityRequest]:
+    """GET requests with the spec's filters and the paging/updated extensions.
+
+    page_cap: page_size above it is silently cut to it, instead of refused.
+    """
+    query = select(CityRequest).where(CityRequest.hidden.is_(False))
     ids = [
         i.strip() for i in args.get("service_request_id", "").split(",") if i.strip()
     ]
@@ -197,7 +235,10 @@ def query_requests(store: Store, args) -> list[CityRequest]:
                 query = query.where(condition(value))
         if not any(args.get(k) for k in ("start_date", "updated_after", "status")):
             query = query.where(CityRequest.requested >= now() - timedelta(days=90))
-    page_size = _int(args.get("page_size"), 1000, "page_size", 1, 1000)
+    page_size = _int(
+        args.get("page_size"), 1000, "page_size", 1, 10**9 if page_cap else 1000
+    )
+    page_size = min(page_size, page_cap or page_size)
     page = _int(args.get("page"), 1, "page", 1, 1_000_000)
     query = query.where(
         or_(CityRequest.public_id.is_not(None), CityRequest.token.is_not(None))
@@ -229,9 +270,10 @@ def _int(value, default: int, name: str, low: int, high: int) -> int:
 
 
 def tick(store: Store, rng: random.Random | None = None, share: float = 0.05) -> dict:
-    """Work through open requests as a city would: notes, expected dates, closing."""
+    """Work through open requests as a city would: publish, notes, dates, closing."""
     rng = rng or random.Random()
     moment = now()
+    published = publish_all(store, moment)
     resolved = resolve_due_tokens(store, moment)
     progressed = closed = 0
     with store.write_lock, store.session() as session:
@@ -253,7 +295,12 @@ def tick(store: Store, rng: random.Random | None = None, share: float = 0.05) ->
                 progressed += 1
             row.updated = moment
         session.commit()
-    return {"resolved": resolved, "progressed": progressed, "closed": closed}
+    return {
+        "published": published,
+        "resolved": resolved,
+        "progressed": progressed,
+        "closed": closed,
+    }
 
 
 def count(store: Store) -> int:

@@ -6,6 +6,7 @@ import httpx
 from flask import Flask
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from portal.duties import Duty, register_duty
 from portal.sandbox.server import create_sandbox_app, default_config
 
 PREFIX = "/sandbox-city"
@@ -48,4 +49,21 @@ def mount_sandbox(portal: Flask) -> None:
     portal.wsgi_app = DispatcherMiddleware(portal.wsgi_app, {PREFIX: sandbox})
     portal.extensions["sandbox_transport"] = lambda: httpx.WSGITransport(
         app=sandbox.app
+    )
+
+    def tick(_budget) -> None:
+        from portal.sandbox.city import tick as move_along
+
+        move_along(sandbox.store)
+
+    # Beside `portal run` the built-in city moves its requests along, as a city would.
+    register_duty(
+        portal,
+        Duty(
+            "sandbox-tick",
+            tick,
+            every="SANDBOX_TICK_INTERVAL",
+            serving_only=True,
+            enabled=lambda app: not app.config.get("CITY_URL"),
+        ),
     )

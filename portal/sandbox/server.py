@@ -6,15 +6,11 @@ import time
 
 from flask import Flask, Response, abort, current_app, request
 
-from portal.georeport import answer, errors
-from portal.sandbox import city
+from portal.sandbox import city, dialects
 from portal.sandbox.catalog import SERVICES, by_code
+from portal.sandbox.dialects import answer, set_dialects
 from portal.sandbox.faults import FaultPlan
 from portal.sandbox.store import Store
-
-
-def refuse(fmt: str, refused: city.Refused) -> Response:
-    return errors(fmt, refused.status, refused.errors)
 
 
 def _service_view(entry) -> dict:
@@ -40,7 +36,8 @@ def create_sandbox_app(config: dict) -> Flask:
     """The sandbox city as a WSGI app; GeoReport v2 lives under /open311/v2/.
 
     config: SANDBOX_DATABASE_URL, SANDBOX_API_KEY, SANDBOX_FAULTS (a FaultPlan mapping),
-    SANDBOX_BATCH_DELAY (seconds before a token gets its id), SANDBOX_SEED_COUNT.
+    SANDBOX_BATCH_DELAY (seconds before a token gets its id), SANDBOX_SEED_COUNT,
+    SANDBOX_DIALECT (names from dialects.ALL: a list, or a comma-separated string).
     """
     app = Flask(__name__)
     app.config.update(config)
@@ -49,6 +46,7 @@ def create_sandbox_app(config: dict) -> Flask:
     app.extensions["sandbox_faults"] = FaultPlan.from_config(
         app.config.get("SANDBOX_FAULTS")
     )
+    set_dialects(app, app.config.get("SANDBOX_DIALECT"))
     seed_count = int(app.config.get("SANDBOX_SEED_COUNT") or 0)
     if seed_count and city.count(store) == 0:
         from portal.sandbox.seed import seed
@@ -85,7 +83,9 @@ def _faulty(fmt: str, fault: str | None, answer: Response) -> Response:
     elif fault in ("drop", "malformed"):
         body = answer.get_data()
         return Response(
-            body[: max(1, len(body) // 2)], 200, content_type=answer.content_type
+            body[: max(1, len(body) // 2)],
+            answer.status_code,
+            content_type=answer.content_type,
         )
     return answer
 
@@ -113,6 +113,8 @@ def _routes():
     def store() -> Store:
         return current_app.extensions["sandbox_store"]
 
+    refuse = dialects.refuse
+
     def fmt_of(fmt: str) -> str:
         if fmt not in ("json", "xml"):
             abort(404)
@@ -120,6 +122,7 @@ def _routes():
 
     @bp.get("/discovery.<fmt>")
     def discovery(fmt):
+        dialects.check_discovery()
         payload = {
             "changeset": "2026-11-01 00:00", "contact": "sandbox city (demo data)",
             "key_service": "the key is SANDBOX_API_KEY in the portal's settings",
@@ -132,15 +135,16 @@ def _routes():
 
     @bp.get("/services.<fmt>")
     def services(fmt):
-        payload = [_service_view(entry) for entry in SERVICES]
+        payload = [dialects.service_view(_service_view(entry)) for entry in SERVICES]
         return _faulty(fmt, request.fault, answer(fmt_of(fmt), "services", payload))
 
     @bp.get("/services/<code>.<fmt>")
     def definition(code, fmt):
-        entry = by_code().get(code)
+        entry = by_code().get(dialects.service_code_in(code))
         if entry is None:
             return refuse(fmt_of(fmt), city.Refused(404, "service_code not found"))
-        view = _definition_view(entry)
+        dialects.check_definition(bool(entry[6]))
+        view = dialects.definition_view(_definition_view(entry))
         return _faulty(
             fmt, request.fault, answer(fmt_of(fmt), "service_definition", view)
         )
@@ -149,48 +153,53 @@ def _routes():
     def create(fmt):
         fmt = fmt_of(fmt)
         if request.form.get("api_key") != current_app.config["SANDBOX_API_KEY"]:
-            return refuse(fmt, city.Refused(403, "Invalid api_key received"))
+            status = dialects.bad_key_status()
+            return refuse(fmt, city.Refused(status, "Invalid api_key received"))
         try:
             row = city.create_request(
                 store(),
-                request.form,
+                dialects.post_form(request.form, fmt),
                 float(current_app.config.get("SANDBOX_BATCH_DELAY", 2)),
+                **dialects.create_options(),
             )
         except city.Refused as refused:
             return refuse(fmt, refused)
-        receipt = {"token": row.token} if row.token else {
-            "service_request_id": row.public_id,
-            "service_notice": "Thank you. The city will review this request.",
-            "account_id": None,
-        }  # fmt: skip
-        return _faulty(fmt, request.fault, answer(fmt, "service_requests", [receipt]))
+        receipt, status = dialects.receipt(row)
+        created = answer(fmt, "service_requests", receipt, status)
+        return _faulty(fmt, request.fault, created)
 
     @bp.get("/requests.<fmt>")
     def listing(fmt):
         fmt = fmt_of(fmt)
         try:
-            rows = city.query_requests(store(), request.args)
+            rows = city.query_requests(
+                store(), dialects.query_args(request.args), dialects.page_cap()
+            )
         except city.Refused as refused:
             return refuse(fmt, refused)
-        payload = [city.public_view(row) for row in rows]
+        dialects.check_page(rows, request.args)
+        payload = [dialects.request_view(row, listing=True) for row in rows]
         return _faulty(fmt, request.fault, answer(fmt, "service_requests", payload))
 
     @bp.get("/requests/<request_id>.<fmt>")
     def one(request_id, fmt):
         fmt = fmt_of(fmt)
-        rows = city.query_requests(store(), {"service_request_id": request_id})
+        args = dialects.query_args({"service_request_id": request_id})
+        rows = city.query_requests(store(), args) if args["service_request_id"] else []
         if not rows:
             return refuse(fmt, city.Refused(404, f"no request {request_id}"))
-        payload = [city.public_view(rows[0])]
+        payload = [dialects.request_view(rows[0])]
         return _faulty(fmt, request.fault, answer(fmt, "service_requests", payload))
 
     @bp.get("/tokens/<token>.<fmt>")
     def token(token, fmt):
         fmt = fmt_of(fmt)
+        dialects.check_tokens()
         row = city.find_token(store(), token)
         if row is None:
             return refuse(fmt, city.Refused(404, f"no token {token}"))
-        payload = [{"service_request_id": row.public_id, "token": row.token}]
+        request_id = dialects.request_id_out(row.public_id)
+        payload = [{"service_request_id": request_id, "token": row.token}]
         return _faulty(fmt, request.fault, answer(fmt, "service_requests", payload))
 
     return bp
@@ -204,4 +213,5 @@ def default_config(instance_path: str) -> dict:
         "SANDBOX_BATCH_DELAY": 2,
         "SANDBOX_SEED_COUNT": 3000,
         "SANDBOX_FAULTS": {},
+        "SANDBOX_DIALECT": [],
     }

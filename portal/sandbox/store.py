@@ -3,7 +3,20 @@
 import threading
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, Float, Index, String, Text, create_engine, event
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    Index,
+    String,
+    Text,
+    create_engine,
+    event,
+    false,
+    inspect,
+)
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -56,6 +69,8 @@ class CityRequest(Base):
     attributes: Mapped[dict] = mapped_column(JSON, default=dict)
     contact: Mapped[dict] = mapped_column(JSON, default=dict)
     channel: Mapped[str] = mapped_column(String(20), default="open311")
+    # Held back from GET answers until the city's staff publish it (a dialect).
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Store:
@@ -72,9 +87,32 @@ class Store:
         self.write_lock = threading.Lock()
         # A stand-in server's schema: created, not migrated (it holds only demo data).
         Base.metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _add_missing_columns(engine) -> None:
+    """Add columns newer than an existing sandbox.db (create_all adds only tables)."""
+    table = CityRequest.__table__
+    have = {column["name"] for column in inspect(engine).get_columns(table.name)}
+    for column in table.columns:
+        if column.name in have:
+            continue
+        kind = column.type.compile(engine.dialect)
+        default = column.server_default.arg.compile(engine).string
+        try:
+            with engine.begin() as connection:
+                connection.exec_driver_sql(
+                    f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind} "
+                    f"NOT NULL DEFAULT {default}"
+                )
+        except DBAPIError:
+            # Another process sharing the file may have added it first.
+            names = {c["name"] for c in inspect(engine).get_columns(table.name)}
+            if column.name not in names:
+                raise
 
 
 def _sqlite_pragmas(connection, _record):

@@ -1,18 +1,14 @@
 """`portal city services|send|sync|worker`: the city link from the shell."""
 
-import signal
-import threading
-
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from portal.cityapi import get_city_api
 from portal.cityapi.errors import CityAPIError
+from portal.duties import worker_name
+from portal.tickets.city_services import refresh_services
 from portal.tickets.sender import send_due
-from portal.tickets.services import refresh_services
 from portal.tickets.sync import pull_updates
-from portal.tickets.worker import run_worker, worker_name
 
 city_cli = AppGroup("city", help="The link to the city's Open311 service.")
 
@@ -26,10 +22,12 @@ def services_command():
     """Fetch the city's services and their definitions."""
     try:
         with click.progressbar(length=0, label="services") as bar:
-            count, with_questions = refresh_services(get_city_api(), bar.update)
+            report = refresh_services(get_city_api(), bar.update)
     except CityAPIError as error:
         _fail(error)
-    click.echo(f"{count} services, {with_questions} with questions")
+    click.echo(f"{report.count} services, {report.with_questions} with questions")
+    for code, reason in sorted(report.unreadable.items()):
+        click.echo(f"  {code}: its questions could not be read ({reason})")
 
 
 @city_cli.command("send")
@@ -57,14 +55,3 @@ def sync_command():
         f"{report.pages} pages, {report.seen} requests: {report.created} new, "
         f"{report.updated} updated, {report.unchanged} unchanged"
     )
-
-
-@city_cli.command("worker")
-def worker_command():
-    """Send and sync until stopped (SIGTERM or Ctrl+C); several may run at once."""
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    click.echo(f"city worker {worker_name()} started")
-    run_worker(current_app._get_current_object(), stop, say=click.echo)
-    click.echo("city worker stopped")

@@ -5,6 +5,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -65,6 +66,8 @@ class Filing:
     location_choice: str = ""
     not_duplicate: bool = False
     photos: list[bytes] = field(default_factory=list)
+    # A photo kept elsewhere (Open311's media_url); an attached photo takes its place.
+    media_url: str = ""
 
 
 def active_service(code: str) -> CityService:
@@ -171,6 +174,28 @@ def _point(lat, lon, name: str):
     return lat, lon
 
 
+def _media_url(value: str) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # an unclosed [ in the host, say
+        parts = None
+    if (
+        len(value) > 500
+        or parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or any(char.isspace() for char in value)
+    ):
+        raise ValidationFailed(
+            _("Give a web address (http or https) of at most 500 characters."),
+            "media_url",
+        )
+    return value
+
+
 def resolve_location(filing: Filing):
     """(lat, lon, address) after the location check.
 
@@ -236,19 +261,25 @@ def duplicates_near(service_code: str, lat: float, lon: float) -> list:
     return [row for _metres, row in found]
 
 
-def file_ticket(user, filing: Filing, photo_url) -> Ticket:
+def file_ticket(
+    user, filing: Filing, photo_url, *, channel="web", on_behalf_of=None
+) -> Ticket:
     """Check everything, then store the ticket ``queued`` with its photos.
 
     :param photo_url: key -> the photo's public URL, sent to the city as media_url.
+    :param on_behalf_of: the name of an application that files without a portal
+        user (``user`` None), its key checked by the caller.
     :raises PermissionDenied: not signed in. :raises ValidationFailed: naming the
         field. :raises LocationCheck, DuplicatesFound: ask the filer first.
     """
-    if user is None or not getattr(user, "is_authenticated", False):
+    signed_in = user is not None and getattr(user, "is_authenticated", False)
+    if not signed_in and not on_behalf_of:
         raise PermissionDenied(_("Sign in to report a problem."))
     service = active_service(filing.service_code)
     description = (filing.description or "").strip()
     if len(description) > MAX_DESCRIPTION:
         raise ValidationFailed(_("Use at most 4,000 characters."), "description")
+    media_url = _media_url(filing.media_url)
     answers = _answers(service, filing.attributes)
     if len(filing.photos) > current_app.config["PHOTOS_PER_TICKET"]:
         raise ValidationFailed(_("Attach at most three photos."), "photo")
@@ -277,8 +308,10 @@ def file_ticket(user, filing: Filing, photo_url) -> Ticket:
             address=address or None,
             description=description,
             attributes=answers,
-            media_url=photo_url(processed[0].key) if processed else None,
-            filed_by=user,
+            media_url=photo_url(processed[0].key) if processed else media_url,
+            filed_by=user if signed_in else None,
+            on_behalf_of=on_behalf_of,
+            channel=channel,
             area=area,
             photos=[
                 TicketPhoto(

@@ -60,6 +60,9 @@ class Ticket(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the latest POST of it left: requests the city accepted after this are what
+    # a listing must show before an answer lost here counts as "not stored".
+    last_posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     # Set before every POST and cleared by its answer: if set, the city may hold the
     # request already, and the sender looks for it before posting again.

@@ -1,5 +1,4 @@
-"""The portal's own GeoReport v2: read-only tickets for other civic apps, and the push
-endpoint (mySociety's servicerequestupdates) through which a city reports changes."""
+"""The portal's own GeoReport v2: tickets to read and file (outbox), the city's push."""
 
 import hmac
 import logging
@@ -7,18 +6,31 @@ from datetime import datetime
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 from portal.bounds import whole
 from portal.cityapi.types import ServiceRequest
+from portal.errors import PortalError
 from portal.extensions import csrf, db, limiter
 from portal.georeport import answer, errors, parse_date
 from portal.tickets import notify
+from portal.tickets import open311_reports as reports
+from portal.tickets.filing import file_ticket
+from portal.tickets.inputs import filing_limit, photo_url
 from portal.tickets.models import CityService, Ticket
 from portal.tickets.sync import apply_update
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 log = logging.getLogger(__name__)
-csrf.exempt(bp)  # machine-to-machine: the push authenticates with the city's key
+# Machine-to-machine: every write authenticates with a key in its form instead.
+csrf.exempt(bp)
+
+KEY_SERVICE = (
+    "GET needs no key. To file (POST requests), send api_key: a personal API token "
+    "(np_…, from your profile page) or an application key (npa_…) an administrator "
+    "issues. Every report answers a token; GET tokens/{token} gives the city's "
+    "service_request_id once the portal has sent it."
+)
 
 PUSH_STATUSES = {
     "open", "closed", "fixed", "in_progress", "investigating", "planned",
@@ -33,6 +45,31 @@ def _error(fmt: str, status: int, description: str) -> Response:
 
 def _format(fmt: str) -> str:
     return fmt if fmt in ("json", "xml") else "json"
+
+
+def _request_format() -> str:
+    return _format((request.view_args or {}).get("fmt", "json"))
+
+
+@bp.errorhandler(PortalError)
+def _portal_error(error: PortalError):
+    # The app's own checks (text no database holds, nameless form parts) included.
+    refused = reports.refusal(error)
+    return errors(_request_format(), refused.status, refused.pairs)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException):
+    # 413, 429 and unreadable bodies in the spec's shape, keeping their headers.
+    status = error.code or 400
+    reason = error.description or error.name
+    if status == 429:
+        reason = f"too many requests: at most {reason}"
+    response = _error(_request_format(), status, reason)
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -62,7 +99,7 @@ def _view(ticket: Ticket) -> dict:
 def discovery(fmt):
     return answer(_format(fmt), "discovery", {
         "changeset": "2026-11-23", "contact": current_app.config["CITY_NAME"],
-        "key_service": "read-only: no key needed",
+        "key_service": KEY_SERVICE,
         "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2",
                        "url": request.url_root.rstrip("/") + "/open311/v2",
                        "changeset": "2026-11-23", "type": "production",
@@ -80,8 +117,9 @@ def services(fmt):
             "service_code": r.code,
             "service_name": r.name,
             "description": r.description,
-            "metadata": False,
-            "type": "realtime",
+            "metadata": bool(r.attributes),
+            # Filing answers a token (the city's id comes once the outbox sent it).
+            "type": "batch",
             "keywords": ", ".join(r.keywords),
             "group": r.group,
         }
@@ -137,6 +175,57 @@ def requests(fmt):
     query = query.order_by(Ticket.id).limit(page_size).offset((page - 1) * page_size)
     return answer(
         fmt, "service_requests", [_view(t) for t in db.session.scalars(query)]
+    )
+
+
+@bp.get("/services/<code>.<fmt>")
+def service_definition(code, fmt):
+    fmt = _format(fmt)
+    service = db.session.get(CityService, code)
+    if service is None or not service.active:
+        return _error(fmt, 404, f"no service {code[:64]}")
+    return answer(fmt, "service_definition", reports.definition(service))
+
+
+@bp.post("/requests.<fmt>")
+@limiter.limit(
+    filing_limit, key_func=reports.limit_key, exempt_when=reports.without_caller
+)
+def file_request(fmt):
+    """File a report with api_key, as the site files it; answers the ticket's token."""
+    fmt = _format(fmt)
+    try:
+        reports.require_form()
+        # The key before anything else: without one, nothing about the fields is said.
+        caller = reports.caller()
+        if caller is None:
+            raise reports.Refused(403, [(403, reports.bad_key_reason())])
+        filing = reports.read_filing(request.form)
+        try:
+            ticket = file_ticket(
+                caller.user,
+                filing,
+                photo_url,
+                channel="open311",
+                on_behalf_of=caller.app.name if caller.app else None,
+            )
+        except PortalError as error:
+            raise reports.refusal(error, filing.service_code) from None
+    except reports.Refused as refused:
+        return errors(fmt, refused.status, refused.pairs)
+    return answer(fmt, "service_requests", [{"token": ticket.ref}])
+
+
+@bp.get("/tokens/<token>.<fmt>")
+def one_token(token, fmt):
+    fmt = _format(fmt)
+    ticket = db.session.scalar(select(Ticket).where(Ticket.ref == token[:20]))
+    if ticket is None or ticket.ref != token:
+        return _error(fmt, 404, f"no token {token[:20]}")
+    return answer(
+        fmt,
+        "service_requests",
+        [{"service_request_id": ticket.city_id, "token": ticket.ref}],
     )
 
 

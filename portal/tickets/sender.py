@@ -4,7 +4,10 @@ Exactly once: before every POST the ticket is marked ``maybe_stored`` and commit
 the answer never arrives (timeout, dropped connection, unreadable body, or this process
 dies), the next attempt first searches the city's requests for the ticket's ``ref``,
 which every submission carries in its description, and adopts what it finds. Only a
-ticket the city certainly does not hold is posted again.
+ticket the city certainly does not hold is posted again (tickets/recovery.py: at a city
+that hides new requests, one whose answer was lost waits, ``confirming``, until the city
+shows it or shows a newer one). A submission the city answers with the same server error
+again and again is ``held`` for an admin, with the city's words.
 """
 
 import random
@@ -15,15 +18,25 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
-from portal.cityapi.errors import CityRejected, CityUnavailable
+from portal.cityapi.errors import CityAPIError, CityRejected, CityUnavailable
 from portal.cityapi.types import NewServiceRequest
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.tickets import notify
 from portal.tickets.models import Ticket
-from portal.tickets.services import record, ref_in, ref_marker
+from portal.tickets.recovery import (
+    ACCEPTED,
+    absence_proved,
+    find_at_city,
+    listing_hides_new_requests,
+    probe_due,
+    probe_listing,
+)
+from portal.tickets.services import record, ref_marker
 
-SEARCH_MARGIN = timedelta(minutes=15)
+# Attempts are counted, and backoff grows, for sending; a confirming ticket's looks at
+# the city are spaced by this many attempts' backoff at most.
+CONFIRM_BACKOFF_STEPS = 6
 
 
 class ClaimLost(Exception):
@@ -40,13 +53,16 @@ def lease_seconds() -> float:
 def _hold(ticket: Ticket, claim: str) -> None:
     """Renew this worker's claim and commit what the ticket holds, atomically.
 
-    :raises ClaimLost: the claim is no longer this worker's (nothing is written).
+    :raises ClaimLost: the claim is no longer this worker's, or the sync has meanwhile
+        found the ticket at the city (nothing is written).
     """
+    mine = update(Ticket).where(Ticket.id == ticket.id, Ticket.claimed_by == claim)
+    if ticket.city_id is None:
+        mine = mine.where(Ticket.city_id.is_(None))
     renewed = db.session.execute(
-        update(Ticket)
-        .where(Ticket.id == ticket.id, Ticket.claimed_by == claim)
-        .values(lease_until=utcnow() + timedelta(seconds=lease_seconds()))
-        .execution_options(synchronize_session=False)
+        mine.values(
+            lease_until=utcnow() + timedelta(seconds=lease_seconds())
+        ).execution_options(synchronize_session=False)
     ).rowcount
     if renewed != 1:
         db.session.rollback()
@@ -64,6 +80,8 @@ class SendReport:
     retrying: int = 0
     failed: int = 0
     tokens_resolved: int = 0
+    held: int = 0
+    confirming: int = 0
     lost_claims: int = 0
     paused_for: float | None = None
     changed: list[int] = field(default_factory=list)
@@ -84,18 +102,25 @@ def backoff(
     return delay
 
 
-def claim(worker: str, limit: int, now: datetime) -> list[Ticket]:
-    """Mark up to ``limit`` due tickets as ``sending`` for this worker and return them.
+def claim(
+    worker: str, limit: int, now: datetime, confirming: bool = False
+) -> list[Ticket]:
+    """Mark up to ``limit`` due tickets as ``sending`` for this worker and return them
+    (``confirming``: those waiting for the city to show them, instead of the queue).
 
     PostgreSQL: the rows are locked with SKIP LOCKED, so concurrent workers claim
     disjoint sets. SQLite runs the single UPDATE under its one writer lock.
     """
     lease = now + timedelta(seconds=lease_seconds())
     claim_id = f"{worker}:{uuid.uuid4().hex[:8]}"
-    due = or_(
-        and_(Ticket.send_state == "queued", Ticket.next_attempt_at <= now),
-        and_(Ticket.send_state == "sending", Ticket.lease_until < now),  # worker died
-    )
+    if confirming:
+        due = and_(Ticket.send_state == "confirming", Ticket.next_attempt_at <= now)
+    else:
+        due = or_(
+            and_(Ticket.send_state == "queued", Ticket.next_attempt_at <= now),
+            # its worker died, or stopped answering past its lease
+            and_(Ticket.send_state == "sending", Ticket.lease_until < now),
+        )
     candidates = (
         select(Ticket.id).where(due).order_by(Ticket.next_attempt_at).limit(limit)
     )
@@ -132,19 +157,6 @@ def _outgoing(ticket: Ticket) -> NewServiceRequest:
     )
 
 
-def _find_at_city(api, ticket: Ticket, claim: str):
-    """The city's record of this ticket, found by its ref, or None."""
-    since = (ticket.first_attempt_at or ticket.created_at) - SEARCH_MARGIN
-    for page in api.iter_requests(
-        service_code=ticket.service_code, start_date=since, page_size=500, max_pages=50
-    ):
-        _hold(ticket, claim)  # a long search keeps its claim alive
-        for found in page:
-            if ref_in(found.description) == ticket.ref:
-                return found
-    return None
-
-
 def _unclaim(ticket: Ticket) -> None:
     ticket.claimed_by = ticket.lease_until = None
 
@@ -155,6 +167,7 @@ def _accept(ticket: Ticket, request_id: str | None, token: str | None, how: str)
     ticket.send_state = "sent"
     ticket.maybe_stored = False
     ticket.last_error = None
+    ticket.same_errors = 0
     _unclaim(ticket)
     poll = current_app.config["CITY_TOKEN_POLL"]
     ticket.next_attempt_at = (
@@ -181,10 +194,11 @@ def _retry_later(ticket: Ticket, error: CityUnavailable, rng, report: SendReport
         report.retrying += 1
 
 
-def _release(tickets: list[Ticket], pause: float, rng: random.Random):
-    """The city asked us to wait: put back what this run has not sent, spread out."""
-    for ticket in tickets:
-        ticket.send_state = "queued"
+def _release(tickets: list[tuple[Ticket, bool]], pause: float, rng: random.Random):
+    """Put back what this run has not sent (spread out when the city asked to wait):
+    each (ticket, whether it was confirming)."""
+    for ticket, was_confirming in tickets:
+        ticket.send_state = "confirming" if was_confirming else "queued"
         _unclaim(ticket)
         ticket.next_attempt_at = utcnow() + timedelta(
             seconds=pause + rng.uniform(0, pause)
@@ -192,20 +206,68 @@ def _release(tickets: list[Ticket], pause: float, rng: random.Random):
     db.session.commit()
 
 
-def _send_one(api, ticket: Ticket, rng, report: SendReport) -> None:
+def _wait_for_city(ticket: Ticket, rng, report: SendReport, again: bool) -> None:
+    """Its answer was lost and the city's listing cannot yet tell whether it holds it:
+    look again later, never post it blind (an admin may decide meanwhile).
+    :param again: it was confirming already (its history says so once)."""
+    ticket.send_state = "confirming"
+    _unclaim(ticket)
+    steps = min(ticket.attempts, CONFIRM_BACKOFF_STEPS)
+    ticket.next_attempt_at = utcnow() + timedelta(seconds=backoff(steps, rng))
+    if not again:
+        notes = "the city has not shown it yet; waiting for it to confirm"
+        record(ticket, "confirming", "sender", notes=notes)
+    report.confirming += 1
+
+
+def _same_server_error(ticket: Ticket, error: CityUnavailable) -> bool:
+    """Count the city's answer to this POST; True when it is the same server error
+    often enough in a row that retrying cannot be what helps."""
+    answered_5xx = error.status is not None and error.status >= 500
+    if not answered_5xx or error.status == 503:
+        ticket.same_errors = 0  # no answer, or "come back later": the city is away
+        return False
+    if ticket.same_errors and ticket.last_error == error.reason:
+        ticket.same_errors += 1
+    else:
+        ticket.same_errors = 1
+    return ticket.same_errors >= current_app.config["CITY_HOLD_AFTER"]
+
+
+def _hold_for_admin(ticket: Ticket, error: CityUnavailable, report: SendReport):
+    ticket.send_state = "held"
+    ticket.last_error = error.reason
+    ticket.next_attempt_at = None
+    _unclaim(ticket)
+    record(ticket, "held", "sender", notes=error.reason, new="held")
+    report.held += 1
+
+
+def _send_one(api, ticket: Ticket, rng, report: SendReport, confirming=False):
+    """Send or settle one claimed ticket; answer the id its POST was just given, if
+    that is what happened (the listing may be probed with it)."""
     claim = ticket.claimed_by
     # One attempt is the search (when needed) plus the POST: both count toward backoff
-    # and toward the bound, so a city that stays down is not asked forever.
-    ticket.attempts += 1
+    # and toward the bound, so a city that stays down is not asked forever. A look at
+    # a confirming ticket is not an attempt: it waits for the city, not on it.
+    if not confirming:
+        ticket.attempts += 1
     ticket.first_attempt_at = ticket.first_attempt_at or utcnow()
     _hold(ticket, claim)
     if ticket.maybe_stored:
-        found = _find_at_city(api, ticket, claim)  # CityUnavailable: try later
-        if found is not None:
+        search = find_at_city(api, ticket, lambda: _hold(ticket, claim))
+        if search.found is not None:
+            found = search.found
             _accept(ticket, found.service_request_id, found.token, "found at the city")
             report.adopted += 1
             return
+        if not absence_proved(ticket, search):
+            _wait_for_city(ticket, rng, report, again=confirming)
+            return
+        if confirming:
+            ticket.attempts += 1  # it is sent again: that is an attempt
     ticket.maybe_stored = True
+    ticket.last_posted_at = utcnow()
     _hold(ticket, claim)  # committed before the POST: a crash from here is recoverable
     try:
         receipt = api.submit_request(_outgoing(ticket))
@@ -214,36 +276,75 @@ def _send_one(api, ticket: Ticket, rng, report: SendReport) -> None:
         ticket.maybe_stored = False
         ticket.last_error = error.reason
         ticket.next_attempt_at = None
+        ticket.same_errors = 0
         _unclaim(ticket)
         record(ticket, "rejected", "sender", notes=error.reason, new="rejected")
         report.rejected += 1
         return
     except CityUnavailable as error:
-        ticket.maybe_stored = error.maybe_stored
+        if _same_server_error(ticket, error):
+            _hold_for_admin(ticket, error, report)
+            return
+        # A server error is the city's word that it failed: looked for first where
+        # the listing can show it, posted again where the city hides new requests.
+        answered = ticket.same_errors > 0
+        ticket.maybe_stored = error.maybe_stored and not (
+            answered and listing_hides_new_requests()
+        )
         raise
-    _accept(ticket, receipt.service_request_id, receipt.token, "accepted")
+    _accept(ticket, receipt.service_request_id, receipt.token, ACCEPTED)
     ticket.service_notice = receipt.service_notice
     if ticket.city_id:
         report.sent += 1
     else:
         report.pending_token += 1
+    return receipt.service_request_id
+
+
+def _probe_after(api, city_id: str) -> None:
+    """A POST was just given this id: does the city's listing show it? (What a lost
+    answer may be proved by later.) A failed look changes nothing; the next asks again.
+    Never with a request found later: an older one proves nothing of new ones."""
+    if not probe_due():
+        return
+    try:
+        probe_listing(api, city_id)
+    except CityAPIError:
+        db.session.rollback()
 
 
 def send_due(
-    api, worker: str = "worker", limit: int | None = None, rng=None
+    api,
+    worker: str = "worker",
+    limit: int | None = None,
+    rng=None,
+    budget=None,
+    tokens: bool = True,
 ) -> SendReport:
     """Send every due ticket once; answer what happened.
 
     :param api: the city client.
     :param worker: a name for this process, recorded in the claim.
+    :param budget: a portal.duties.Budget: once spent, the rest waits for next time.
+    :param tokens: also ask what pending tokens became (the worker has a duty of its
+        own for that).
     """
     rng = rng or random.Random()
     report = SendReport()
-    tickets = claim(worker, limit or current_app.config["CITY_SEND_BATCH"], utcnow())
+    batch = limit or current_app.config["CITY_SEND_BATCH"]
+    now = utcnow()
+    waiting = claim(worker, max(1, batch // 5), now, confirming=True)
+    tickets = [(t, True) for t in waiting] + [
+        (t, False) for t in claim(worker, batch, now)
+    ]
     report.claimed = len(tickets)
-    for index, ticket in enumerate(tickets):
+    for index, (ticket, was_confirming) in enumerate(tickets):
+        if budget is not None and budget.spent():
+            _release(tickets[index:], 0.0, rng)
+            break
+        posted_as = None
         try:
-            _send_one(api, ticket, rng, report)
+            posted_as = _send_one(api, ticket, rng, report, confirming=was_confirming)
         except ClaimLost:
             report.lost_claims += 1
             continue
@@ -257,12 +358,15 @@ def send_due(
                 break
         db.session.commit()
         report.changed.append(ticket.id)
+        if posted_as:
+            _probe_after(api, posted_as)
     notify.tickets_changed(report.changed)
-    report.tokens_resolved = resolve_tokens(api)
+    if tokens:
+        report.tokens_resolved = resolve_tokens(api)
     return report
 
 
-def resolve_tokens(api, limit: int = 100) -> int:
+def resolve_tokens(api, limit: int = 100, budget=None) -> int:
     """Ask the city what id each pending token became; never posts anything."""
     now = utcnow()
     pending = db.session.scalars(
@@ -278,6 +382,8 @@ def resolve_tokens(api, limit: int = 100) -> int:
     resolved = []
     poll = timedelta(seconds=current_app.config["CITY_TOKEN_POLL"])
     for ticket in pending:
+        if budget is not None and budget.spent():
+            break
         try:
             request_id = api.request_id_from_token(ticket.token)
         except (CityUnavailable, CityRejected) as error:

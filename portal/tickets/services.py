@@ -1,5 +1,6 @@
 """Ticket rules off the network: queue, record events, admin retry, city services."""
 
+import logging
 import re
 import secrets
 
@@ -9,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.services import has_role
-from portal.cityapi.types import Service, ServiceDefinition
 from portal.dbtypes import utcnow
 from portal.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from portal.extensions import db
@@ -20,6 +20,8 @@ from portal.tickets.models import (
     TicketFollow,
     TicketSupport,
 )
+
+log = logging.getLogger(__name__)
 
 REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 
@@ -221,23 +223,76 @@ def add_support(user, ticket: Ticket) -> bool:
     return True
 
 
-def retry_ticket(user, ticket_id: int) -> Ticket:
-    """An admin sends a failed ticket again (it is looked for at the city first).
+# What an admin may do about a ticket that did not reach the city, by its send state.
+SEND_AGAIN_FROM = ("failed", "held", "confirming")
 
-    :raises PermissionDenied: not an admin. :raises NotFound: no such ticket.
-    :raises ValidationFailed: the ticket is not ``failed``.
-    """
+
+def _admin_ticket(user, ticket_id: int) -> Ticket:
     if not has_role(user, "admin"):
-        raise PermissionDenied(_("Only an admin can retry a ticket."))
+        raise PermissionDenied(_("Only an admin can do this to a ticket."))
     ticket = db.session.get(Ticket, ticket_id)
     if ticket is None:
         raise NotFound(_("There is no ticket %(id)s.", id=ticket_id), "ticket")
-    if ticket.send_state != "failed":
-        raise ValidationFailed(_("Only a failed ticket can be retried."), "ticket")
+    return ticket
+
+
+def retry_ticket(user, ticket_id: int) -> Ticket:
+    """An admin sends a failed or held ticket again (looked for at the city first when
+    it may be there), or decides that one waiting for the city to confirm is not there
+    after all, so it is posted again.
+
+    :raises PermissionDenied: not an admin. :raises NotFound: no such ticket.
+    :raises ValidationFailed: the ticket is not failed, held or confirming.
+    """
+    ticket = _admin_ticket(user, ticket_id)
+    if ticket.send_state not in SEND_AGAIN_FROM:
+        raise ValidationFailed(
+            _("Only a ticket that did not reach the city can be sent again."), "ticket"
+        )
+    if ticket.send_state == "confirming":
+        ticket.maybe_stored = False  # the admin's word: the city does not hold it
+        notes = f"{user.display_name} decided the city does not have it"
+    else:
+        notes = f"retried by {user.display_name}"
+    # same_errors stays: it says the last POST was answered with a server error (so
+    # not finding it proves it is not there), and a city still giving the same error
+    # holds the ticket again at once.
     ticket.send_state = "queued"
     ticket.attempts = 0
     ticket.next_attempt_at = utcnow()
-    record(ticket, "requeued", "admin", notes=f"retried by {user.display_name}")
+    record(ticket, "requeued", "admin", notes=notes)
+    db.session.commit()
+    return ticket
+
+
+def found_at_city(user, ticket_id: int, city_id: str) -> Ticket:
+    """An admin says the city holds this ticket as ``city_id`` (found in the city's own
+    system): it is sent, and never posted again.
+
+    :raises PermissionDenied, NotFound:
+    :raises ValidationFailed: no number given, or the ticket is already at the city.
+    :raises Conflict: another ticket has that number.
+    """
+    ticket = _admin_ticket(user, ticket_id)
+    city_id = (city_id or "").strip()
+    if not city_id or len(city_id) > 64:
+        raise ValidationFailed(_("Give the city's number (up to 64 characters)."),
+                               "city_id")  # fmt: skip
+    if ticket.send_state not in SEND_AGAIN_FROM:
+        raise ValidationFailed(_("This ticket is not waiting for the city."), "ticket")
+    taken = db.session.scalar(select(Ticket.id).where(Ticket.city_id == city_id))
+    if taken is not None:
+        raise Conflict(
+            _("Ticket %(id)s already has the city's number %(number)s.", id=taken,
+              number=city_id), "city_id")  # fmt: skip
+    ticket.city_id = city_id
+    ticket.send_state = "sent"
+    ticket.maybe_stored = False
+    ticket.last_error = None
+    ticket.next_attempt_at = None
+    ticket.claimed_by = ticket.lease_until = None
+    record(ticket, "sent", "admin", new="sent",
+           notes=f"{user.display_name}: the city has it as {city_id}")  # fmt: skip
     db.session.commit()
     return ticket
 
@@ -251,59 +306,3 @@ def service_groups() -> list[tuple[str, list[CityService]]]:
     for service in rows:
         groups.setdefault(service.group or _("Other"), []).append(service)
     return sorted(groups.items())
-
-
-def refresh_services(api, progress=None) -> tuple[int, int]:
-    """Fetch the city's services and definitions and store them: (services, with
-    questions). :raises CityAPIError: the city did not answer."""
-    services = api.list_services()
-    definitions = {}
-    for service in services:
-        if service.metadata:
-            definitions[service.code] = api.get_service_definition(service.code)
-        if progress:
-            progress(1)
-    return save_services(services, definitions), len(definitions)
-
-
-def save_services(services: list[Service], definitions: dict[str, ServiceDefinition]):
-    """Replace the stored service list; services the city dropped become inactive."""
-    seen = set()
-    for service in services:
-        row = db.session.get(CityService, service.code) or CityService(
-            code=service.code
-        )
-        row.name, row.group, row.description = (
-            service.name,
-            service.group,
-            service.description,
-        )
-        row.keywords, row.type, row.metadata_ = (
-            list(service.keywords),
-            service.type,
-            service.metadata,
-        )
-        definition = definitions.get(service.code)
-        row.attributes = (
-            [_attribute(a) for a in definition.attributes] if definition else []
-        )
-        row.active, row.fetched_at = True, utcnow()
-        db.session.add(row)
-        seen.add(service.code)
-    for row in db.session.scalars(select(CityService)):
-        if row.code not in seen:
-            row.active = False
-    db.session.commit()
-    return len(seen)
-
-
-def _attribute(attribute) -> dict:
-    return {
-        "code": attribute.code,
-        "datatype": attribute.datatype,
-        "description": attribute.description,
-        "variable": attribute.variable,
-        "required": attribute.required,
-        "order": attribute.order,
-        "values": [{"key": v.key, "name": v.name} for v in attribute.values],
-    }

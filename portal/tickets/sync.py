@@ -42,7 +42,19 @@ def _own_ticket_awaiting_id(request: ServiceRequest) -> Ticket | None:
     if ticket is None or ticket.city_id is not None:
         return None
     ticket.city_id = request.service_request_id
-    record(ticket, "sent", "sync", notes=f"the city's id is {ticket.city_id}")
+    if ticket.send_state != "sent":
+        # Its answer was lost (it may be confirming, or queued to be looked for, or
+        # with a sender right now): the city holds it, so it is sent, and a sender
+        # still holding a claim on it loses that claim and posts nothing.
+        ticket.send_state = "sent"
+        ticket.maybe_stored = False
+        ticket.last_error = None
+        ticket.next_attempt_at = None
+        ticket.claimed_by = ticket.lease_until = None
+        record(ticket, "sent", "sync", notes=f"found at the city: {ticket.city_id}",
+               new="sent")  # fmt: skip
+    else:
+        record(ticket, "sent", "sync", notes=f"the city's id is {ticket.city_id}")
     return ticket
 
 
@@ -115,10 +127,12 @@ def apply_update(
     return ticket, "updated"
 
 
-def pull_updates(api) -> SyncReport:
+def pull_updates(api, budget=None) -> SyncReport:
     """Apply the city's changes since the high-water mark (less the overlap window).
 
     The first run imports the city's open requests that lie inside the areas.
+    :param budget: a portal.duties.Budget; once spent, the pass stops after a page
+        (what it read is kept; the mark does not move, so the next pass reads on).
     :raises CityUnavailable, CityRejected: the pass stops; the mark does not move.
     """
     config = current_app.config
@@ -160,6 +174,8 @@ def pull_updates(api) -> SyncReport:
         touched.clear()
         db.session.commit()  # page by page: a long first import keeps what it has read
         notify.send(events)  # and never holds every changed ticket at once
+        if budget is not None and budget.spent():
+            return report
     state.high_water = high_water
     state.last_success_at = utcnow()
     state.last_error = None

@@ -14,7 +14,7 @@ from portal.cityapi import get_city_api
 from portal.demo.geography import demo_areas
 from portal.extensions import db
 from portal.liaisons import services
-from portal.tickets.services import refresh_services
+from portal.tickets.city_services import refresh_services
 from tests.browser.conftest import city_overrides
 from tests.tickets.conftest import drain
 

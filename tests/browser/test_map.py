@@ -12,8 +12,8 @@ from portal.cityapi import get_city_api
 from portal.demo.geography import demo_areas
 from portal.extensions import db
 from portal.sandbox.seed import seed
+from portal.tickets.city_services import refresh_services
 from portal.tickets.models import Ticket
-from portal.tickets.services import refresh_services
 from portal.tickets.sync import pull_updates
 from tests.browser.conftest import city_overrides
 from tests.conftest import PASSWORD

@@ -21,8 +21,8 @@ from portal.forums import flags, services
 from portal.sandbox import city as sandbox_city
 from portal.sandbox.seed import seed
 from portal.sandbox.store import CityRequest
+from portal.tickets.city_services import refresh_services
 from portal.tickets.models import Ticket
-from portal.tickets.services import refresh_services
 from portal.tickets.sync import pull_updates
 from tests.browser.conftest import WAIT_MS
 from tests.conftest import SANDBOX_KEY

@@ -1,15 +1,14 @@
 """The GeoReport v2 client over real HTTP: the sandbox city, and a hostile server."""
 
-import threading
+import json
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
 
 from portal.cityapi.errors import CityRejected, CityUnavailable
 from portal.cityapi.types import NewServiceRequest
+from tests.cityapi.loopback import JSON, XML, Mute, as_xml
 
 DUMPING = {"WHAT": ["tires", "bags"], "DETAILS": "behind the garage"}
 
@@ -153,40 +152,27 @@ def test_connection_refused_is_unavailable_and_not_stored():
     with pytest.raises(CityUnavailable) as caught:
         client.submit_request(NewServiceRequest(service_code="X", lat=1, long=2))
     assert not caught.value.maybe_stored and "connect" in caught.value.reason
+    assert caught.value.status is None and caught.value.words is None
 
 
-# --- a server that answers whatever a test tells it to ---
+@pytest.mark.parametrize("drop", [False, True], ids=["no answer", "dropped"])
+def test_no_answer_at_all_has_no_status_and_no_words(drop):
+    from portal.cityapi.client import Open311Client
 
-
-@pytest.fixture
-def hostile():
-    answers = {}
-
-    @Request.application
-    def app(request):
-        status, body, headers = answers["next"]
-        return Response(body, status, headers=headers)
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    mute = Mute(drop=drop)
+    try:
+        client = Open311Client(mute.endpoint, timeout=0.3)
+        with pytest.raises(CityUnavailable) as caught:
+            client.submit_request(NewServiceRequest(service_code="X", lat=1, long=2))
+    finally:
+        mute.close()
+    error = caught.value
+    assert error.status is None and error.words is None and error.maybe_stored
+    assert error.reason == (
+        "the connection to the city failed: RemoteProtocolError"
+        if drop
+        else "the city did not answer in time"
     )
-    thread.start()
-
-    def serve(status, body, headers=None, **options):
-        from portal.cityapi.client import Open311Client
-
-        answers["next"] = (
-            status,
-            body,
-            headers or {"Content-Type": "application/json"},
-        )
-        return Open311Client(f"http://127.0.0.1:{server.server_port}/v2", **options)
-
-    yield serve
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
 
 
 BOMB = (
@@ -223,7 +209,7 @@ def test_non_spec_error_bodies_still_reject_readably(hostile):
     client = hostile(400, b"<html>Bad Request</html>", {"Content-Type": "text/html"})
     with pytest.raises(CityRejected) as caught:
         client.list_services()
-    assert caught.value.reason == "the city refused the request (HTTP 400)"
+    assert caught.value.reason == "Bad Request"
     client = hostile(
         400,
         b'[{"code": 400, "description": "CRM is down"},'
@@ -240,6 +226,7 @@ def test_retry_after_as_an_http_date(hostile):
     with pytest.raises(CityUnavailable) as caught:
         client.list_services()
     assert 100 < caught.value.retry_after <= 120
+    assert caught.value.reason == "the city is unavailable (HTTP 503): busy"
 
 
 def test_post_answered_201_with_a_whole_request(hostile):
@@ -248,3 +235,51 @@ def test_post_answered_201_with_a_whole_request(hostile):
     )
     receipt = client.submit_request(NewServiceRequest(service_code="1", lat=1, long=2))
     assert receipt.service_request_id == "4711"
+
+
+def test_400_where_403_was_meant_is_a_refusal(hostile):
+    client = hostile(
+        400, b'[{"code": 403, "description": "Invalid api_key received"}]', api_key="x"
+    )
+    with pytest.raises(CityRejected) as caught:
+        client.submit_request(NewServiceRequest(service_code="1", lat=1, long=2))
+    assert caught.value.status == 400
+    assert caught.value.errors == [("403", "Invalid api_key received")]
+
+
+FULL_REQUEST = {"service_request_id": "ysunnrb0", "status": "Open", "service_code": 17,
+                "requested_datetime": "2026-05-04T13:14:15.123456+02:00",
+                "description": "", "lat": "60.17", "long": "24.94"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "status, body, headers",
+    [
+        (201, json.dumps(FULL_REQUEST).encode(), JSON),
+        (201, json.dumps([FULL_REQUEST]).encode(), JSON),
+        (200, json.dumps([FULL_REQUEST, {**FULL_REQUEST, "x": 1}]).encode(), JSON),
+        (201, as_xml("service_requests", "request", [FULL_REQUEST]), XML),
+        (201, as_xml("requests", "request", [FULL_REQUEST]), XML),
+        (
+            201,
+            as_xml(
+                "service_requests",
+                "request",
+                [FULL_REQUEST],
+                namespace="http://wiki.open311.org/GeoReport_v2",
+            ),
+            XML,
+        ),
+        # The whole request as the root element.
+        (
+            201,
+            b'<?xml version="1.0" encoding="utf-8"?><request><service_request_id>'
+            b"ysunnrb0</service_request_id><status>open</status></request>",
+            XML,
+        ),
+    ],  # fmt: skip
+)
+def test_post_answered_with_whole_requests(hostile, status, body, headers):
+    client = hostile(status, body, headers, api_key="k")
+    receipt = client.submit_request(NewServiceRequest(service_code="17", lat=1, long=2))
+    assert receipt.service_request_id == "ysunnrb0" and receipt.token is None

@@ -4,12 +4,14 @@ import csv
 import json
 import os
 import xml.etree.ElementTree as ET
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from portal.cityapi import parse
+from portal.cityapi.types import Note
+from tests.cityapi.loopback import as_xml
 
 
 def read(shared_data, name) -> bytes:
@@ -168,3 +170,152 @@ def test_deviations_are_read():
     )  # a 201 object
     assert receipt.service_request_id == "9"
     assert parse.parse_receipt({"service_requests": [{"token": "abc"}]}).token == "abc"
+
+
+# --- the deviations of OPEN311.md, in JSON and in XML ---
+
+GEOREPORT_NS = "http://wiki.open311.org/GeoReport_v2"
+HELSINKI = {"service_request_id": "ysunnrb0", "status": "Closed", "service_code": 17,
+            "requested_datetime": "2026-05-04T13:14:15.123456+02:00",
+            "updated_datetime": "", "description": "", "status_notes": "Fixed.",
+            "lat": "60.17", "long": "", "zipcode": 100}  # fmt: skip
+
+
+def encoded(fmt, records, root="service_requests", item="request", namespace=""):
+    if fmt == "xml":
+        return parse.decode(as_xml(root, item, records, namespace), "xml")
+    return parse.decode(json.dumps(records).encode(), "json")
+
+
+@pytest.mark.parametrize(
+    "fmt, root, namespace",
+    [("json", None, ""), ("xml", "service_requests", ""), ("xml", "requests", ""),
+     ("xml", "service_requests", GEOREPORT_NS), ("xml", "requests", GEOREPORT_NS)],
+)  # fmt: skip
+@pytest.mark.parametrize("count", [1, 2])
+def test_requests_whatever_the_root_and_the_nulls(fmt, root, namespace, count):
+    records = [HELSINKI, {**HELSINKI, "service_request_id": 4711}][:count]
+    data = encoded(fmt, records, root or "", namespace=namespace)
+    requests = parse.parse_requests(data, UTC)
+    assert [r.service_request_id for r in requests] == ["ysunnrb0", "4711"][:count]
+    first = requests[0]
+    assert first.status == "closed" and first.service_code == "17"
+    assert first.zipcode == "100" and first.status_notes == "Fixed."
+    assert first.updated_datetime is None and first.description is None
+    assert first.lat == 60.17 and first.long is None
+    moment = first.requested_datetime
+    assert moment.utcoffset() == timedelta(hours=2) and moment.microsecond == 123456
+    assert moment == datetime(2026, 5, 4, 11, 14, 15, 123456, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_chicago_records_with_neither_id_nor_token_are_skipped_but_counted(fmt):
+    records = [{"status": "open", "service_code": "4ffa"}, HELSINKI,
+               {"token": "t-1", "status": "open"}]  # fmt: skip
+    sent, kept = parse.parse_page(encoded(fmt, records), UTC)
+    assert sent == 3
+    assert [(r.service_request_id, r.token) for r in kept] == [
+        ("ysunnrb0", None),
+        (None, "t-1"),
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_integer_service_codes_and_organization_for_group(fmt):
+    records = [{"service_code": 43965, "service_name": "Potholes", "metadata": "false",
+                "type": "realtime", "organization": "Public Works"},
+               {"service_code": 7, "service_name": "Trees", "group": "Parks",
+                "organization": "ignored"}]  # fmt: skip
+    data = encoded(fmt, records, "services", "service")
+    services = parse.parse_services(data)
+    assert [(s.code, s.group) for s in services] == [
+        ("43965", "Public Works"),
+        ("7", "Parks"),
+    ]
+
+
+BOSTON_DEFINITION = {
+    "service_code": 4711,
+    "attributes": [
+        {"variable": False, "code": "NOTICE", "datatype": "informational",
+         "required": False, "order": 1, "description": "Call 911 for emergencies."},
+        {"variable": True, "code": "KIND", "datatype": "singlevaluelist",
+         "required": True, "order": 3, "description": "What kind?",
+         "values": [{"key": 1, "name": "Pothole"}, {"key": 2, "name": "Other"}]},
+        {"variable": True, "code": "OTHER", "datatype": "string", "order": 2,
+         "description": "Which other?",
+         "dependencies": {"clause": "AND", "conditions": [
+             {"attribute": "KIND", "op": "eq", "value": "2"}]}},
+    ],
+    "definitions": {"anything": "extra"},
+    "activities": [{"code": "a"}],
+    "service_level_agreement": {"days": 3},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_boston_informational_attributes_and_dependencies(fmt):
+    if fmt == "xml":
+        # The real shape: <service_definition> is the root.
+        element = ET.fromstring(
+            as_xml("root", "service_definition", [BOSTON_DEFINITION])
+        )
+        data = parse.decode(ET.tostring(element[0]), "xml")
+    else:
+        data = parse.decode(json.dumps(BOSTON_DEFINITION).encode(), "json")
+    definition = parse.parse_definition(data, "4711")
+    assert definition.service_code == "4711"
+    notice, other, kind = definition.attributes  # by order
+    assert notice.datatype == "informational" and not notice.variable
+    assert other.code == "OTHER" and other.datatype == "string" and not other.required
+    assert kind.required and [v.key for v in kind.values] == ["1", "2"]
+
+
+NOTES = [
+    {"datetime": "2026-05-04T13:14:15.5+02:00", "summary": "Request opened",
+     "type": "Opened", "extended_attributes": {"x": "y"}},
+    {"datetime": "2026-05-05T09:00:00-05:00", "description": "Crew sent",
+     "type": "activity"},
+    {"type": "activity"},  # nothing to say: dropped
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_extension_notes(fmt):
+    (request,) = parse.parse_requests(encoded(fmt, [{**HELSINKI, "notes": NOTES}]), UTC)
+    opened, crew = request.notes
+    assert opened == Note(
+        datetime=datetime(2026, 5, 4, 11, 14, 15, 500000, tzinfo=UTC),
+        summary="Request opened",
+        type="opened",
+    )
+    assert crew.summary == "Crew sent" and crew.type == "activity"
+    assert crew.datetime.utcoffset() == timedelta(hours=-5)
+    (one,) = parse.parse_requests(encoded(fmt, [{**HELSINKI, "notes": NOTES[:1]}]), UTC)
+    assert one.notes == (opened,)
+    # Notes are history, not identity: a request equals itself without them.
+    (bare,) = parse.parse_requests(encoded(fmt, [HELSINKI]), UTC)
+    assert bare.notes == () and bare == request
+
+
+def test_notes_of_a_strange_shape_cost_only_the_notes():
+    for notes in ("opened", 12, [1, 2], {"summary": "one"}):
+        (request,) = parse.parse_requests([{**HELSINKI, "notes": notes}], UTC)
+        assert request.service_request_id == "ysunnrb0"
+    assert request.notes == (Note(datetime=None, summary="one"),)
+
+
+@pytest.mark.parametrize(
+    "fmt, root", [("json", None), ("xml", "service_requests"), ("xml", "requests")]
+)
+def test_post_answered_with_an_array_of_full_requests(fmt, root):
+    data = encoded(fmt, [HELSINKI, {**HELSINKI, "service_request_id": "other"}],
+                   root or "")  # fmt: skip
+    receipt = parse.parse_receipt(data)
+    assert receipt.service_request_id == "ysunnrb0" and receipt.token is None
+    whole = parse.decode(
+        b"<request><service_request_id>9</service_request_id>"
+        b"<status>open</status><description/></request>",
+        "xml",
+    )
+    assert parse.parse_receipt(whole).service_request_id == "9"

@@ -99,7 +99,8 @@ def seed(portal: Portal) -> None:
     from portal.forums.services import create_thread, first_post_id, reply
     from portal.liaisons.bulk import file_batch
     from portal.liaisons.services import create_meeting
-    from portal.tickets.services import queue_ticket, refresh_services
+    from portal.tickets.city_services import refresh_services
+    from portal.tickets.services import queue_ticket
     from tests.conftest import PASSWORD
 
     save_areas(demo_areas())

@@ -15,7 +15,7 @@ from portal.areas.services import save_areas
 from portal.cityapi import get_city_api
 from portal.demo.geography import demo_areas
 from portal.extensions import db
-from portal.tickets.services import refresh_services
+from portal.tickets.city_services import refresh_services
 from tests.tickets.conftest import api, app_overrides  # noqa: F401
 
 LIAISON_AREAS = ("fishtown", "kensington", "northern-liberties")

@@ -69,3 +69,18 @@ def test_bad_filters_are_refused_with_reasons(tmp_path):
             city.query_requests(store, args)
         assert words in refused.value.errors[0][1]
     store.dispose()
+
+
+def test_an_older_sandbox_db_gains_the_new_columns(tmp_path):
+    # create_all adds no column to an existing table; a sandbox.db from before the
+    # hidden_until_published dialect must still open.
+    url = f"sqlite:///{tmp_path}/city.db"
+    store = Store(url)
+    seed(store, 5, random.Random(4))
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE sandbox_requests DROP COLUMN hidden")
+    store.dispose()
+    store = Store(url)
+    rows = city.query_requests(store, {"status": "open,closed"})
+    assert len(rows) == 5 and not any(r.hidden for r in rows)
+    store.dispose()

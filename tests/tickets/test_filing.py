@@ -12,9 +12,9 @@ from werkzeug.test import encode_multipart
 
 from portal.cityapi import get_city_api
 from portal.extensions import db
+from portal.tickets.city_services import refresh_services
 from portal.tickets.models import Ticket, TicketPhoto
 from portal.tickets.photos import photo_dir
-from portal.tickets.services import refresh_services
 from tests.conftest import csrf_token
 from tests.tickets.conftest import city_requests, drain
 

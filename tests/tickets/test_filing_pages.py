@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from portal.cityapi import get_city_api
 from portal.extensions import db
+from portal.tickets.city_services import refresh_services
 from portal.tickets.models import Ticket
-from portal.tickets.services import refresh_services
 from tests.conftest import csrf_token
 
 

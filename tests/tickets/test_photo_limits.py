@@ -14,7 +14,7 @@ from werkzeug.test import encode_multipart
 from portal.cityapi import get_city_api
 from portal.errors import ValidationFailed
 from portal.tickets import photos
-from portal.tickets.services import refresh_services
+from portal.tickets.city_services import refresh_services
 from tests.conftest import csrf_token
 
 
