@@ -236,7 +236,9 @@ def _same_server_error(ticket: Ticket, error: CityUnavailable) -> bool:
 
 def _hold_for_admin(ticket: Ticket, error: CityUnavailable, report: SendReport):
     ticket.send_state = "held"
-    ticket.last_error = error.reason
+    # What the filer and the admin read: the city's own words when it gave any (the
+    # history keeps the whole reason, its HTTP status too).
+    ticket.last_error = error.words or error.reason
     ticket.next_attempt_at = None
     _unclaim(ticket)
     record(ticket, "held", "sender", notes=error.reason, new="held")
