@@ -60,6 +60,7 @@ class Config:
     SANDBOX_SEED_COUNT = 3000
     SANDBOX_BATCH_DELAY = 20.0  # seconds before a batch service's token gets its id
     SANDBOX_FAULTS = {}
+    SANDBOX_DIALECT = []  # real servers' deviations to speak (README: Dialects)
     SANDBOX_TICK_INTERVAL = 30.0  # `portal run` moves the sandbox's requests along
     REDIS_URL = None
     TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"

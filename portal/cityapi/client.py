@@ -178,7 +178,9 @@ class Open311Client:
                 if unavailable
                 else None
             ),
-            maybe_stored=posting and status >= 500 and status != 503,
+            # A redirect after a POST often follows a request the city stored.
+            maybe_stored=posting
+            and ((status >= 500 and status != 503) or 300 <= status < 400),
             status=status,
             words=said,
         )

@@ -26,6 +26,6 @@ def tick_command():
     """Move the sandbox's requests along as a city would (notes, dates, closing)."""
     done = city.tick(current_app.extensions["sandbox"].store)
     click.echo(
-        f"tokens resolved {done['resolved']}, progressed {done['progressed']}, "
-        f"closed {done['closed']}"
+        f"published {done.get('published', 0)}, tokens resolved {done['resolved']}, "
+        f"progressed {done['progressed']}, closed {done['closed']}"
     )

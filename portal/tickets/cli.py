@@ -39,7 +39,8 @@ def send_command(limit):
         f"claimed {report.claimed}: sent {report.sent}, "
         f"found at the city {report.adopted}, "
         f"awaiting token {report.pending_token}, rejected {report.rejected}, "
-        f"retrying {report.retrying}, failed {report.failed}; "
+        f"retrying {report.retrying}, held {report.held}, "
+        f"waiting for the city to confirm {report.confirming}, failed {report.failed}; "
         f"tokens resolved {report.tokens_resolved}"
     )
 

@@ -283,3 +283,16 @@ def test_post_answered_with_whole_requests(hostile, status, body, headers):
     client = hostile(status, body, headers, api_key="k")
     receipt = client.submit_request(NewServiceRequest(service_code="17", lat=1, long=2))
     assert receipt.service_request_id == "ysunnrb0" and receipt.token is None
+
+
+@pytest.mark.parametrize(
+    "status, stored", [(302, True), (303, True), (500, True), (503, False)]
+)
+def test_what_a_posts_answer_says_of_whether_the_city_stored_it(
+    hostile, status, stored
+):
+    # A redirect after a POST usually follows a stored request: look before posting.
+    client = hostile(status, b"", {"Location": "/elsewhere"}, api_key="k")
+    with pytest.raises(CityUnavailable) as failed:
+        client.submit_request(NewServiceRequest(service_code="17", lat=1, long=2))
+    assert failed.value.maybe_stored is stored and failed.value.status == status
