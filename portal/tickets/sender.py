@@ -257,7 +257,16 @@ def _send_one(api, ticket: Ticket, rng, report: SendReport, confirming=False):
     ticket.first_attempt_at = ticket.first_attempt_at or utcnow()
     _hold(ticket, claim)
     if ticket.maybe_stored:
-        search = find_at_city(api, ticket, lambda: _hold(ticket, claim))
+        try:
+            search = find_at_city(api, ticket, lambda: _hold(ticket, claim))
+        except CityRejected as error:
+            # The city will not be searched this way now; never post blind because of
+            # it: try again later, and in the end an admin decides.
+            raise CityUnavailable(
+                f"the city refused the search for it: {error.reason}",
+                status=error.status,
+                words=error.reason,
+            ) from None
         if search.found is not None:
             found = search.found
             _accept(ticket, found.service_request_id, found.token, "found at the city")

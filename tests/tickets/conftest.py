@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.wrappers import Response
 
 from portal.cityapi import build_client, get_city_api
 from portal.extensions import db
@@ -84,3 +85,20 @@ def drain(api, seconds: float = 120, worker: str = "test") -> int:
             stalled_since = datetime.now(UTC)
         left = now_left
     return passes
+
+
+def break_paths(sandbox_server, answers: dict[str, tuple[int, str]]):
+    """Make the sandbox city answer these paths (endings) with a status and body."""
+    inner = sandbox_server.app.wsgi_app
+
+    def broken(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        for ending, (status, body) in answers.items():
+            if path.endswith(ending):
+                kind = "application/json" if body.startswith("{") else "text/html"
+                return Response(body, status, content_type=kind)(
+                    environ, start_response
+                )
+        return inner(environ, start_response)
+
+    sandbox_server.app.wsgi_app = broken

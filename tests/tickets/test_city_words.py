@@ -12,7 +12,7 @@ from portal.tickets.models import Ticket
 from portal.tickets.sender import send_due
 from portal.tickets.services import queue_ticket
 from tests.conftest import csrf_token
-from tests.tickets.conftest import city_requests
+from tests.tickets.conftest import break_paths, city_requests
 
 SHAPES = [
     None, "error_object", "error_detail_list", "error_detail", "error_string",
@@ -178,3 +178,20 @@ def test_residents_may_not_see_or_act_on_the_city_link(client, auth, make_user, 
     db.session.refresh(held)
     assert held.send_state == "held"
     assert db.session.scalar(select(Ticket.send_state)) == "held"
+
+
+def test_a_search_the_city_refuses_leaves_the_ticket_waiting_never_posted(
+    sandbox_server, api
+):
+    ticket = address_only()
+    ticket.maybe_stored = True  # as after an answer that was lost
+    db.session.commit()
+    break_paths(
+        sandbox_server, {"/requests.json": (400, '{"detail": "Range too large."}')}
+    )
+    report = send_due(api)  # the refusal never escapes the sender
+    db.session.refresh(ticket)
+    assert report.retrying == 1
+    assert ticket.send_state == "queued" and ticket.maybe_stored
+    assert "Range too large." in ticket.last_error
+    assert city_requests(sandbox_server) == []

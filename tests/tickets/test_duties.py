@@ -5,7 +5,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
-from werkzeug.wrappers import Response
 
 from portal.duties import Budget, Duty, register_duty, registered_duties
 from portal.extensions import db
@@ -14,23 +13,7 @@ from portal.tickets.models import CityService, Ticket
 from portal.tickets.sender import send_due
 from portal.tickets.services import queue_ticket
 from portal.worker import run_duty_once, run_worker
-
-
-def break_paths(sandbox_server, answers: dict[str, tuple[int, str]]):
-    """Make the sandbox city answer these paths (endings) with a status and body."""
-    inner = sandbox_server.app.wsgi_app
-
-    def broken(environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        for ending, (status, body) in answers.items():
-            if path.endswith(ending):
-                kind = "application/json" if body.startswith("{") else "text/html"
-                return Response(body, status, content_type=kind)(
-                    environ, start_response
-                )
-        return inner(environ, start_response)
-
-    sandbox_server.app.wsgi_app = broken
+from tests.tickets.conftest import break_paths
 
 
 def wait_until(condition, seconds=120):
