@@ -222,7 +222,8 @@ def test_a_sync_whose_window_is_whole_pages_completes(api, sandbox_server, count
 
 
 def test_a_thousand_tickets_are_a_thousand_requests(faulty_api, sandbox_server):
-    # Every dialect at once, hiding new requests until published among them.
+    # Every dialect at once, hiding new requests until published among them, and
+    # 30% faults: 900 tickets with a point, 100 known by their address alone.
     api = faulty_api
     set_dialects(sandbox_server.app, ALL)
     refresh_services(api)
@@ -233,22 +234,25 @@ def test_a_thousand_tickets_are_a_thousand_requests(faulty_api, sandbox_server):
         if entry[3] == "realtime" and not any(q[3] for q in entry[6])
     ]
     for number in range(1000):
+        located = number < 900
         queue_ticket(
-            plain[number % len(plain)],
-            lat=39.95 + number * 1e-5,
-            lon=-75.15,
+            plain[number % len(plain)] if located else codes["SBX-AV"],
+            lat=39.95 + number * 1e-5 if located else None,
+            lon=-75.15 if located else None,
+            address=None if located else f"{number} Market St",
             description=f"report {number}",
             commit=False,
         )
     db.session.commit()
     sandbox_server.faults(**FAULTS, seed=13)
     settle(api, sandbox_server)
-    refs = [
-        row.description.rsplit("[ref ", 1)[1].rstrip("]")
-        for row in city_requests(sandbox_server)
-    ]
-    assert len(refs) == 1000 and len(set(refs)) == 1000
-    sent = select(func.count()).where(
-        Ticket.send_state == "sent", Ticket.city_id.is_not(None)
-    )
-    assert db.session.scalar(sent) == 1000
+    stored = city_requests(sandbox_server)
+    refs = [row.description.rsplit("[ref ", 1)[1].rstrip("]") for row in stored]
+    assert len(refs) == 1000 and len(set(refs)) == 1000  # none lost, none twice
+    sent = db.session.scalars(select(Ticket)).all()
+    assert {t.send_state for t in sent} == {"sent"} and all(t.city_id for t in sent)
+    assert sorted(refs) == sorted(t.ref for t in sent)
+    assert sum(not row.lat for row in stored) == 100
+    faults = sandbox_server.app.extensions["sandbox_faults"]
+    assert faults.served > 1300  # the faults really happened
+    assert sum(t.attempts for t in sent) > 1000

@@ -4,14 +4,12 @@ from datetime import timedelta
 
 import pytest
 from flask import current_app
-from sqlalchemy import select
 
 from portal.auth.services import create_token
 from portal.dbtypes import utcnow
 from portal.errors import PermissionDenied
 from portal.extensions import db
 from portal.sandbox.faults import THIRTY_PERCENT
-from portal.tickets.models import Ticket
 from portal.tickets.sender import _outgoing, send_due
 from portal.tickets.services import queue_ticket, retry_ticket
 from tests.tickets.conftest import city_requests, drain
@@ -172,27 +170,6 @@ def test_filing_and_pages_never_wait_on_the_city(client, sandbox_server):
 
 
 FAULTS = {**THIRTY_PERCENT, "timeout_seconds": 0.3, "seed": 7}
-
-
-def test_a_thousand_tickets_through_thirty_percent_faults(
-    impatient_api, sandbox_server
-):
-    api = impatient_api
-    tickets = queue(n=900) + queue("SBX-AV", n=100, address="1 Market St")
-    sandbox_server.faults(**FAULTS)
-    drain(api)
-    sent = db.session.scalars(select(Ticket)).all()
-    assert len(sent) == 1000
-    assert {t.send_state for t in sent} == {"sent"}
-    assert all(t.city_id for t in sent)
-    stored = city_requests(sandbox_server)
-    assert len(stored) == 1000  # none lost, none duplicated
-    refs = [s.description.rsplit("[ref ", 1)[1].rstrip("]") for s in stored]
-    assert sorted(refs) == sorted(t.ref for t in tickets)
-    assert {s.public_id for s in stored} == {t.city_id for t in sent}
-    faults = sandbox_server.app.extensions["sandbox_faults"]
-    assert faults.served > 1300  # the faults really happened
-    assert sum(t.attempts for t in sent) > 1000
 
 
 def test_the_filer_sees_the_send_state_and_an_admin_retries_by_api(
