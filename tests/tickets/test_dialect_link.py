@@ -26,9 +26,11 @@ from tests.tickets.conftest import PUSH_KEY, city_requests
 # city's slow answers last longer than the client waits.
 FAULTS = {**THIRTY_PERCENT, "timeout_seconds": 0.4}
 # Dialects that change what a POST must carry: the tickets below give what each needs.
-EVERY = [pytest.param((name,), id=name) for name in ALL] + [
-    pytest.param(ALL, id="all-at-once")
-]
+EVERY = (
+    [pytest.param((), id="plain")]
+    + [pytest.param((name,), id=name) for name in ALL]
+    + [pytest.param(ALL, id="all-at-once")]
+)
 
 
 @pytest.fixture
