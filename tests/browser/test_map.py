@@ -94,6 +94,9 @@ def put_a_marker_at(page, y: float):
 def zoom_to_single_tickets(page):
     clusters = page.locator(".server-cluster")
     for _ in range(6):
+        # The view's answer first: a page still loading shows neither yet.
+        loaded(page)
+        page.locator(".ticket-marker, .server-cluster").first.wait_for()
         if page.locator(".ticket-marker").count():
             break
         biggest = max(
