@@ -27,10 +27,6 @@ class Budget:
     def spent(self) -> bool:
         return time.monotonic() >= self.ends_at
 
-    @classmethod
-    def unlimited(cls) -> "Budget":
-        return cls(float("inf"))
-
 
 @dataclass(frozen=True)
 class Duty:

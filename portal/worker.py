@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from portal.cityapi.errors import CityAPIError
+from portal.cityapi.errors import CityRejected, CityUnavailable
 from portal.duties import Budget, Duty, registered_duties
 from portal.extensions import db
 
@@ -55,8 +55,11 @@ def run_duty_once(app: Flask, duty: Duty, say, watch: _Watch | None = None) -> b
             if line:
                 say(line)
             return True
-        except CityAPIError as error:
-            say(f"{duty.name}: the city is unavailable: {error.reason}")
+        except CityUnavailable as error:
+            say(f"{duty.name}: {error.reason}")  # "the city is unavailable (…)"
+            return False
+        except CityRejected as error:
+            say(f"{duty.name}: the city refused: {error.reason}")
             return False
         except Exception:  # one duty's bug never stops the others; the trace is logged
             log.exception("worker duty %s failed", duty.name)
@@ -73,8 +76,8 @@ def _loop(app: Flask, duty: Duty, stop: threading.Event, say, watch: _Watch) -> 
         ok = run_duty_once(app, duty, say, watch)
         wait = duty.interval(app.config)
         if not ok:
-            # A failed pass comes back soon (never sooner than the send interval), so
-            # an hourly duty that failed does not leave the portal without it an hour.
+            # A failed pass comes back after WORKER_RETRY_FAILED, so an hourly duty
+            # that failed does not leave the portal without it for an hour.
             wait = min(wait, max(float(app.config["WORKER_RETRY_FAILED"]), 0.0))
         stop.wait(wait)
 

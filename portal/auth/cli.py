@@ -15,7 +15,7 @@ users_cli = AppGroup("users", help="Manage accounts.")
 tokens_cli = AppGroup("tokens", help="Manage personal API tokens.")
 
 
-def _fail(error: PortalError):
+def fail(error: PortalError):
     where = f" ({error.field})" if error.field else ""
     raise click.ClickException(f"{error.message}{where}")
 
@@ -55,7 +55,7 @@ def create_user(email, role, area_slug, display_name):
         if role != "resident":  # everyone is a resident
             services.grant_role(user, role, area)
     except PortalError as error:
-        _fail(error)
+        fail(error)
     scope = f" in {area.slug}" if area and role != "resident" else ""
     click.echo(f"{'created' if created else 'updated'} {user.email}: {role}{scope}")
     if created and generated:
@@ -73,6 +73,6 @@ def create_token(email, name):
         user = services.get_user_by_email(email)
         _token, secret = services.create_token(user, name)
     except PortalError as error:
-        _fail(error)
+        fail(error)
     click.echo(f"token for {user.email} ({name}); it is shown only once:")
     click.echo(secret)

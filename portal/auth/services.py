@@ -29,10 +29,11 @@ from portal.extensions import db
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # hashing cost grows with length; nobody types more
 TOKEN_PREFIX = "np_"
-_SEEN_EVERY = timedelta(minutes=5)
+# last_used_at is written at most this often: not two writes for every use.
+SEEN_EVERY = timedelta(minutes=5)
 
 
-def _digest(secret: str) -> str:
+def digest_secret(secret: str) -> str:
     # Keys and tokens are 256-bit random values, so a fast hash is enough to keep them
     # useless if the table leaks; passwords get the slow hash.
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -40,7 +41,7 @@ def _digest(secret: str) -> str:
 
 def session_tag(key: str) -> str:
     """A short public name for a login session (its sockets' room), not the key."""
-    return _digest("socket-room:" + key)[:24]
+    return digest_secret("socket-room:" + key)[:24]
 
 
 def _hash_password(password: str) -> str:
@@ -172,7 +173,7 @@ def start_session(user: User, user_agent: str = "") -> str:
     key = secrets.token_urlsafe(32)
     db.session.add(
         LoginSession(
-            user=user, key_hash=_digest(key), user_agent=(user_agent or "")[:200]
+            user=user, key_hash=digest_secret(key), user_agent=(user_agent or "")[:200]
         )
     )
     db.session.commit()
@@ -185,12 +186,12 @@ def load_session(key: str) -> User | None:
     if not key:
         return None
     row = db.session.scalar(
-        select(LoginSession).where(LoginSession.key_hash == _digest(key))
+        select(LoginSession).where(LoginSession.key_hash == digest_secret(key))
     )
     if row is None or not row.user.is_active:
         return None
     now = utcnow()
-    if now - row.last_seen_at > _SEEN_EVERY:
+    if now - row.last_seen_at > SEEN_EVERY:
         row.last_seen_at = now
         db.session.commit()
     row.user.session_key, row.user.token_id = key, None
@@ -201,7 +202,7 @@ def end_session(key: str | None) -> None:
     """Forget one session key, so its cookie is refused even if replayed."""
     if key:
         db.session.execute(
-            delete(LoginSession).where(LoginSession.key_hash == _digest(key))
+            delete(LoginSession).where(LoginSession.key_hash == digest_secret(key))
         )
         db.session.commit()
 
@@ -210,7 +211,7 @@ def end_all_sessions(user: User, keep_key: str | None = None) -> int:
     """End every session of the user (but the one kept); returns how many ended."""
     query = delete(LoginSession).where(LoginSession.user_id == user.id)
     if keep_key:
-        query = query.where(LoginSession.key_hash != _digest(keep_key))
+        query = query.where(LoginSession.key_hash != digest_secret(keep_key))
     count = db.session.execute(query).rowcount
     db.session.commit()
     return count
@@ -325,7 +326,7 @@ def create_token(user: User, name: str) -> tuple[ApiToken, str]:
         raise ValidationFailed(_("Use at most 80 characters."), field="name")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
-        user=user, name=name, token_hash=_digest(secret), prefix=secret[:10]
+        user=user, name=name, token_hash=digest_secret(secret), prefix=secret[:10]
     )
     db.session.add(token)
     db.session.commit()
@@ -364,12 +365,12 @@ def user_for_token(secret: str) -> User | None:
     if not secret or not secret.startswith(TOKEN_PREFIX):
         return None
     token = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _digest(secret))
+        select(ApiToken).where(ApiToken.token_hash == digest_secret(secret))
     )
     if token is None or token.revoked_at is not None or not token.user.is_active:
         return None
     now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at > _SEEN_EVERY:
+    if token.last_used_at is None or now - token.last_used_at > SEEN_EVERY:
         token.last_used_at = now
         db.session.commit()
     token.user.session_key, token.user.token_id = None, token.id

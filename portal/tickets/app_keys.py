@@ -1,8 +1,7 @@
 """Application keys for Open311 clients filing via /open311/v2: model, rules, CLI."""
 
-import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import click
 from flask.cli import AppGroup
@@ -10,13 +9,13 @@ from flask_babel import gettext as _
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal.auth.cli import fail
+from portal.auth.services import SEEN_EVERY, digest_secret
 from portal.dbtypes import UTCDateTime, utcnow
 from portal.errors import NotFound, PortalError, ValidationFailed
 from portal.extensions import db
 
 KEY_PREFIX = "npa_"  # never "np_": that names a personal API token
-# Writing last_used_at on every report would turn each into two writes.
-_SEEN_EVERY = timedelta(minutes=5)
 
 
 class AppKey(db.Model):
@@ -33,11 +32,6 @@ class AppKey(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-def _digest(secret: str) -> str:
-    # 256 random bits, like personal tokens: a fast hash keeps a leaked table useless.
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def create_key(name: str) -> tuple[AppKey, str]:
     """Issue an application key; the secret is returned once and stored only hashed.
 
@@ -49,7 +43,7 @@ def create_key(name: str) -> tuple[AppKey, str]:
     if len(name) > 80:
         raise ValidationFailed(_("Use at most 80 characters."), "name")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
-    key = AppKey(name=name, key_hash=_digest(secret), prefix=secret[:12])
+    key = AppKey(name=name, key_hash=digest_secret(secret), prefix=secret[:12])
     db.session.add(key)
     db.session.commit()
     return key, secret
@@ -80,22 +74,19 @@ def app_for_key(secret: str) -> AppKey | None:
     """The live key matching ``secret``, or None."""
     if not secret or not secret.startswith(KEY_PREFIX) or len(secret) > 100:
         return None
-    key = db.session.scalar(select(AppKey).where(AppKey.key_hash == _digest(secret)))
+    key = db.session.scalar(
+        select(AppKey).where(AppKey.key_hash == digest_secret(secret))
+    )
     if key is None or key.revoked_at is not None:
         return None
     now = utcnow()
-    if key.last_used_at is None or now - key.last_used_at > _SEEN_EVERY:
+    if key.last_used_at is None or now - key.last_used_at > SEEN_EVERY:
         key.last_used_at = now
         db.session.commit()
     return key
 
 
 keys_cli = AppGroup("keys", help="Application keys for Open311 clients (/open311/v2).")
-
-
-def _fail(error: PortalError):
-    where = f" ({error.field})" if error.field else ""
-    raise click.ClickException(f"{error.message}{where}")
 
 
 def _when(moment: datetime | None) -> str:
@@ -109,7 +100,7 @@ def create_command(name):
     try:
         key, secret = create_key(name)
     except PortalError as error:
-        _fail(error)
+        fail(error)
     click.echo(f"key {key.id} for {key.name}; it is shown only once:")
     click.echo(secret)
 
@@ -136,5 +127,5 @@ def revoke_command(key_id):
     try:
         key = revoke_key(key_id)
     except PortalError as error:
-        _fail(error)
+        fail(error)
     click.echo(f"revoked key {key.id} ({key.name})")

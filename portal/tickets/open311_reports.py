@@ -4,6 +4,7 @@ import re
 from dataclasses import dataclass
 
 from flask import g, request
+from sqlalchemy import select
 
 from portal.auth.models import User
 from portal.auth.services import TOKEN_PREFIX, user_for_token
@@ -147,8 +148,13 @@ def refusal(error: PortalError, service_code: str = "") -> Refused:
         return Refused(404, [(404, f"service_code {service_code[:64]!r} not found")])
     if isinstance(error, DuplicatesFound):
         # The map's summary rows; a client knows tickets by city id or token.
-        found = [db.session.get(Ticket, row.id) for row in error.tickets]
-        nearby = ", ".join(t.city_id or t.ref for t in found if t is not None)
+        ids = [row.id for row in error.tickets]
+        names = db.session.execute(
+            select(Ticket.city_id, Ticket.ref)
+            .where(Ticket.id.in_(ids))
+            .order_by(Ticket.id)
+        )
+        nearby = ", ".join(city_id or ref for city_id, ref in names)
         return _bad(
             f"duplicates: {error.message} Open requests of this service nearby: "
             f"{nearby}. Send not_duplicate=true to file it anyway.",

@@ -90,23 +90,28 @@ def absence_proved(ticket: Ticket, search: Search) -> bool:
 
 
 def _listing_state() -> SyncState:
+    """The row remembering the last looks at the listing: ``last_success_at`` when it
+    was seen showing what the city had just accepted, ``high_water`` when hiding it."""
     return db.session.get(SyncState, LISTING_KEY) or SyncState(key=LISTING_KEY)
+
+
+def _listing_seen() -> str | None:
+    """What the latest look saw: "shows", "hides", or None before any look."""
+    state = _listing_state()
+    shown, hidden = state.last_success_at, state.high_water
+    if shown is None and hidden is None:
+        return None
+    return "shows" if hidden is None or (shown and shown > hidden) else "hides"
 
 
 def listing_hides_new_requests() -> bool:
     """Whether the city's listing was last seen hiding what it had just accepted."""
-    state = db.session.get(SyncState, LISTING_KEY)
-    if state is None or state.high_water is None:
-        return False
-    return state.last_success_at is None or state.high_water > state.last_success_at
+    return _listing_seen() == "hides"
 
 
 def listing_shows_new_requests() -> bool:
     """Whether the city's listing was last seen showing what it had just accepted."""
-    state = db.session.get(SyncState, LISTING_KEY)
-    if state is None or state.last_success_at is None:
-        return False
-    return state.high_water is None or state.last_success_at > state.high_water
+    return _listing_seen() == "shows"
 
 
 def probe_due() -> bool:
@@ -114,9 +119,7 @@ def probe_due() -> bool:
     then again every CITY_LISTING_PROBE_INTERVAL (a city may change its setting)."""
     if current_app.config["CITY_NEW_REQUESTS_LISTED"] == "yes":
         return False
-    state = db.session.get(SyncState, LISTING_KEY)
-    if state is None:
-        return True
+    state = _listing_state()
     last = max(filter(None, (state.high_water, state.last_success_at)), default=None)
     every = timedelta(seconds=current_app.config["CITY_LISTING_PROBE_INTERVAL"])
     return last is None or utcnow() - last >= every
@@ -131,7 +134,6 @@ def probe_listing(api, city_id: str) -> bool:
         state.last_success_at = utcnow()
     else:
         state.high_water = utcnow()  # when it was last seen hiding one
-        state.last_error = "the city's listing does not show requests it has accepted"
     db.session.add(state)
     db.session.commit()
     return shown

@@ -214,9 +214,8 @@ def _wait_for_city(ticket: Ticket, rng, report: SendReport, again: bool) -> None
     _unclaim(ticket)
     steps = min(ticket.attempts, CONFIRM_BACKOFF_STEPS)
     ticket.next_attempt_at = utcnow() + timedelta(seconds=backoff(steps, rng))
-    if not again:
-        notes = "the city has not shown it yet; waiting for it to confirm"
-        record(ticket, "confirming", "sender", notes=notes)
+    if not again:  # the history's line says it all: "waiting for the city to confirm"
+        record(ticket, "confirming", "sender")
     report.confirming += 1
 
 
@@ -236,12 +235,11 @@ def _same_server_error(ticket: Ticket, error: CityUnavailable) -> bool:
 
 def _hold_for_admin(ticket: Ticket, error: CityUnavailable, report: SendReport):
     ticket.send_state = "held"
-    # What the filer and the admin read: the city's own words when it gave any (the
-    # history keeps the whole reason, its HTTP status too).
+    # What the filer and the admin read: the city's own words when it gave any.
     ticket.last_error = error.words or error.reason
     ticket.next_attempt_at = None
     _unclaim(ticket)
-    record(ticket, "held", "sender", notes=error.reason, new="held")
+    record(ticket, "held", "sender", notes=ticket.last_error, new="held")
     report.held += 1
 
 
