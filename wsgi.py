@@ -1,9 +1,4 @@
-"""WSGI entry point: `gunicorn wsgi:app`, or `python wsgi.py` for development."""
+"""WSGI entry point beside the package: `gunicorn -k gevent wsgi:app` (the same as
+`portal.wsgi:app`, which `portal serve` uses)."""
 
-from portal import create_app
-from portal.extensions import socketio
-
-app = create_app()
-
-if __name__ == "__main__":
-    socketio.run(app, host="127.0.0.1", port=5000, allow_unsafe_werkzeug=True)
+from portal.wsgi import app  # noqa: F401

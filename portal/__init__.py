@@ -1,16 +1,24 @@
 """Neighborhood Portal: the application factory and its registration steps."""
 
+from __future__ import annotations
+
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(overrides=None) -> Flask:
     """Build the app: defaults, then PORTAL_* variables, then ``overrides``."""
+    # Imported here: importing the package (as `portal.wsgi` does before gevent has
+    # patched the standard library) must not import Flask and what it imports.
+    from flask import Flask
+
     app = Flask(
         __name__,
         instance_relative_config=True,
@@ -51,6 +59,9 @@ def configure(app: Flask, overrides=None) -> None:
         )
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app)
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        # Several processes: the limits count in Redis, or each would count alone.
+        app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
 
 
 def _instance_secret(app: Flask) -> str:
@@ -82,9 +93,10 @@ def register_converters(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from portal.auth.session import init_login
     from portal.database import init_database
-    from portal.extensions import csrf, db, limiter, mail, migrate, socketio
+    from portal.extensions import csrf, db, limiter, mail, migrate
     from portal.i18n import init_i18n
     from portal.map.spatial import include_object
+    from portal.realtime import init_realtime
     from portal.security import init_security
 
     init_security(app)
@@ -101,12 +113,7 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     init_login(app)
     init_i18n(app)
-    socketio.init_app(
-        app,
-        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
-        message_queue=app.config.get("REDIS_URL"),
-        manage_session=False,
-    )
+    init_realtime(app)
 
 
 def register_models() -> None:

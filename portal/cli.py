@@ -1,6 +1,5 @@
-"""The `portal` console script: Flask's CLI, with a `run` that sets everything up."""
-
-import os
+"""The `portal` console script: Flask's CLI, with a `run` that sets everything up and
+a `serve` for production."""
 
 import click
 from flask import current_app
@@ -17,11 +16,12 @@ from portal import create_app
 )
 @with_appcontext
 def run_command(host, port, no_demo):
-    """Upgrade the database, load the demo on first run, and serve with Socket.IO."""
+    """Upgrade the database, load the demo on first run, and serve as production does
+    (one gunicorn gevent process, with the worker's duties beside it)."""
     from flask_migrate import upgrade
 
     from portal.demo import services as demo
-    from portal.extensions import socketio
+    from portal.serving import gunicorn_argv, hand_over
 
     app = current_app._get_current_object()
     click.echo("upgrading the database…")
@@ -30,29 +30,65 @@ def run_command(host, port, no_demo):
         demo.load_demo(progress=click.echo)
     if not no_demo:
         click.echo(demo.accounts_text(app.config["DEMO_PASSWORD"]))
-    if app.config["CITY_WORKER_IN_RUN"]:
-        _start_city_worker(app)
     click.echo(f"Neighborhood Portal on http://{host}:{port}/  (Ctrl+C stops it)")
-    # Flask refuses app.run() inside its CLI unless told this is a deliberate server
-    # start.
-    os.environ.pop("FLASK_RUN_FROM_CLI", None)
-    # The Werkzeug server is what `make run` needs on one machine; production runs
-    # gunicorn (see README), so the "unsafe" warning does not apply here.
-    socketio.run(
-        app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False
+    _release(app)
+    hand_over(
+        gunicorn_argv(_bind(host, port), workers=1),
+        worker_in_web=bool(app.config["CITY_WORKER_IN_RUN"]),
     )
 
 
-def _start_city_worker(app) -> None:
-    """Every worker duty (sending, syncing, reminders, the sandbox's ticks) in the
-    background of `portal run`."""
-    import threading
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Web processes; about one per CPU.",
+)
+@click.option(
+    "--connections",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(10, 100_000),
+    help="Open connections (pages and live sockets) each process holds at most.",
+)
+@click.option("--access-log", is_flag=True, help="Log every request to stdout.")
+@with_appcontext
+def serve_command(host, port, workers, connections, access_log):
+    """Serve in production: gunicorn with gevent workers (README: Deployment). Run
+    `portal db upgrade` first, and `portal city worker` beside it."""
+    from portal.serving import gunicorn_argv, hand_over
 
-    from portal.extensions import socketio
-    from portal.worker import run_worker
+    app = current_app._get_current_object()
+    if workers > 1 and not app.config.get("REDIS_URL"):
+        raise click.ClickException(
+            "several web processes need PORTAL_REDIS_URL: without it a live update, "
+            "a closed socket or a rate limit would stay inside one process"
+        )
+    _release(app)
+    hand_over(
+        gunicorn_argv(
+            _bind(host, port),
+            workers=workers,
+            connections=connections,
+            access_log=access_log,
+        )
+    )
 
-    stop = threading.Event()
-    socketio.start_background_task(run_worker, app, stop, serving=True)
+
+def _bind(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _release(app) -> None:
+    """Close what this process opened before it becomes the server."""
+    from portal.extensions import db
+
+    db.session.remove()
+    db.engine.dispose()
 
 
 @click.command("worker")
@@ -78,4 +114,5 @@ def worker_command():
 def main() -> None:
     cli = FlaskGroup(create_app=create_app, help="Neighborhood Portal.")
     cli.add_command(run_command)  # replaces Flask's own `run`
+    cli.add_command(serve_command)
     cli.main(prog_name="portal")

@@ -131,13 +131,26 @@ class Config:
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # three photos of up to 10 MB each
     MAX_FORM_MEMORY_SIZE = 1024 * 1024  # any single non-file form field
 
-    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STORAGE_URI = None  # memory://, or REDIS_URL when that is set
+    # Redis away: limits count in this process until it is back; pages never fail.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMIT_PER_ADDRESS = "20 per 10 minutes"
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 10 minutes"
     REGISTER_LIMIT_PER_ADDRESS = "10 per hour"
 
-    SOCKETIO_ASYNC_MODE = "threading"
+    # "auto": gevent in a process the entry point patched (portal run, portal serve,
+    # gunicorn with the gevent worker), threading anywhere else (tests, shells).
+    SOCKETIO_ASYNC_MODE = "auto"
+    # Pages connect over WebSocket alone: gunicorn's workers share no long-polling
+    # state, so a polling client would land on a worker that does not know it.
+    SOCKETIO_TRANSPORTS = ["websocket"]
+    # Each web process holds this many database connections, and this many more at a
+    # busy moment; a greenlet waits for one rather than sharing it.
+    DATABASE_POOL_SIZE = 10
+    DATABASE_MAX_OVERFLOW = 10
+    DATABASE_POOL_TIMEOUT = 10.0  # seconds a request waits for a connection, then 503
 
     # flask-smorest: the OpenAPI document of the JSON API v1.
     API_TITLE = "Neighborhood Portal API"

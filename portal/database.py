@@ -31,7 +31,21 @@ def _postgresql_settings(connection, _record):
     connection.commit()
 
 
+def _pool_options(app: Flask) -> None:
+    """Size each process's pool for its concurrency: greenlets wait for a connection
+    of their own (never share one); a wait past the timeout is answered 503."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
+        return  # one connection per thread by design
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options.setdefault("pool_size", int(app.config["DATABASE_POOL_SIZE"]))
+    options.setdefault("max_overflow", int(app.config["DATABASE_MAX_OVERFLOW"]))
+    options.setdefault("pool_timeout", float(app.config["DATABASE_POOL_TIMEOUT"]))
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 def init_database(app: Flask) -> None:
+    _pool_options(app)
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

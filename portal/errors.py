@@ -2,6 +2,7 @@
 
 import logging
 
+import sqlalchemy.exc
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -166,6 +167,14 @@ def handle_too_deep(exc: RecursionError):
     return error_response(400, "bad_request", message, {"body": message})
 
 
+def handle_busy(exc: Exception):
+    # Every database connection of this process is taken (a storm night): say so and
+    # when to come back, rather than queue the request for ever.
+    log.warning("no database connection free for %s %s", request.method, request.path)
+    message = _("The portal is very busy right now. Please try again in a moment.")
+    return error_response(503, "busy", message, headers={"Retry-After": "5"})
+
+
 def handle_unexpected(exc: Exception):
     if isinstance(exc, HTTPException):
         return handle_http_exception(exc)
@@ -184,4 +193,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(PortalError, handle_portal_error)
     app.register_error_handler(RecursionError, handle_too_deep)
+    app.register_error_handler(sqlalchemy.exc.TimeoutError, handle_busy)
     app.register_error_handler(Exception, handle_unexpected)

@@ -114,3 +114,13 @@ def run_worker(
     for thread in threads:
         # Each stops at its next safe point; a call to the city ends by its timeout.
         thread.join(timeout=float(app.config["CITY_TIMEOUT"]) * 2 + 5)
+
+
+def start_beside_server(app: Flask) -> threading.Event:
+    """Every duty, serving-only ones too, in the background of a web process
+    (`portal run`); answers the event that stops them."""
+    from portal.extensions import socketio
+
+    stop = threading.Event()
+    socketio.start_background_task(run_worker, app, stop, serving=True)
+    return stop

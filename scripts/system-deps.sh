@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a command needs when they are missing: `run` needs npm;
-# `test` also needs Chromium (browser tests) and PostgreSQL (the second test pass).
+# `test` also needs Chromium (browser tests), PostgreSQL (the second test pass) and
+# Redis (several web processes sharing sockets and limits).
 set -euo pipefail
 purpose="${1:-test}"
 missing=()
@@ -9,6 +10,7 @@ if [ "$purpose" = test ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v postgres >/dev/null 2>&1 \
     || missing+=(postgresql)
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then

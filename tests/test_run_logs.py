@@ -76,7 +76,7 @@ def portal_run(tmp_path):
     )
     output = Output(process.stdout)
     try:
-        output.wait_for("Press CTRL\\+C to quit")
+        output.wait_for("Booting worker with pid")  # gunicorn's, once the port is bound
         yield f"http://127.0.0.1:{port}", output, tmp_path / "run.db"
     finally:
         process.send_signal(signal.SIGINT)

@@ -5,7 +5,8 @@
   var table = document.getElementById("batch-rows");
   if (!table || !window.io) return;
   var batchId = Number(table.dataset.batch);
-  var socket = window.io("/batches");
+  // WebSocket alone: the server's processes share no long-polling state (README: Deployment).
+  var socket = window.io("/batches", { transports: ["websocket"] });
 
   function show(row) {
     var line = document.querySelector('tr[data-row="' + Number(row.id) + '"]');

@@ -4,7 +4,8 @@
   var box = document.getElementById("counts");
   if (!box || !window.io) return;
   var eventId = Number(box.dataset.event);
-  var socket = window.io("/events");
+  // WebSocket alone: the server's processes share no long-polling state (README: Deployment).
+  var socket = window.io("/events", { transports: ["websocket"] });
 
   function show(counts) {
     if (!counts || counts.event !== eventId) return;

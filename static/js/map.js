@@ -157,7 +157,8 @@
   }
 
   // Live: the server puts this page in the rooms of the areas in view.
-  var socket = window.io ? window.io("/map") : null;
+  // WebSocket alone: the server's processes share no long-polling state (README: Deployment).
+  var socket = window.io ? window.io("/map", { transports: ["websocket"] }) : null;
   function watchView() {
     if (!socket) return;
     var b = map.getBounds();

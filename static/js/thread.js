@@ -6,7 +6,8 @@
   var box = document.getElementById("posts");
   if (!box || !window.io) return;
   var threadId = Number(box.dataset.thread);
-  var socket = window.io("/forums");
+  // WebSocket alone: the server's processes share no long-polling state (README: Deployment).
+  var socket = window.io("/forums", { transports: ["websocket"] });
 
   function header(post) {
     var head = document.createElement("header");

@@ -14,7 +14,8 @@
   var id = Number(article.dataset.ticket);
   var box = document.getElementById("send-state");
   var status = document.getElementById("ticket-status");
-  var socket = window.io("/map");
+  // WebSocket alone: the server's processes share no long-polling state (README: Deployment).
+  var socket = window.io("/map", { transports: ["websocket"] });
   socket.on("connect", function () {
     socket.emit("watch_ticket", { id: id }, function () { document.body.dataset.watching = "yes"; });
   });

@@ -42,9 +42,9 @@ def running_portal(tmp_path):
     def read():
         for line in process.stdout:
             output.append(line)
-            if (
-                "Press CTRL+C to quit" in line
-            ):  # Werkzeug logs it once the port is bound
+            # Gunicorn's worker has started: the port is bound, and connections made
+            # now wait in its backlog until the app is loaded.
+            if "Booting worker with pid" in line:
                 listening.set()
         listening.set()
 
