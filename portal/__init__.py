@@ -122,6 +122,7 @@ def register_models() -> None:
     import portal.auth.models  # noqa: F401
     import portal.events.models  # noqa: F401
     import portal.forums.models  # noqa: F401
+    import portal.health  # noqa: F401
     import portal.liaisons.models  # noqa: F401
     import portal.map.models  # noqa: F401
     import portal.tickets.app_keys  # noqa: F401
@@ -138,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.forums.moderation_views import bp as moderation_bp
     from portal.forums.services import on_ticket_event
     from portal.forums.views import bp as forums_bp
+    from portal.health import init_health
     from portal.home.views import bp as home_bp
     from portal.liaisons.batch_views import bp as batches_bp
     from portal.liaisons.views import bp as liaisons_bp
@@ -159,6 +161,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(liaisons_bp)
     app.register_blueprint(batches_bp)
     app.register_blueprint(events_bp)
+    init_health(app)
     event_recorded.connect(on_ticket_event)
     init_api(app)
 

@@ -52,6 +52,8 @@ class Config:
     # The worker: each duty (sending, the sync, reminders…) runs in its own thread.
     WORKER_DUTY_BUDGET = 120.0  # seconds one pass may take before it stops itself
     WORKER_RETRY_FAILED = 30.0  # a failed pass comes back after this, not its interval
+    # /healthz says "degraded" when no duty has passed for this long (seconds).
+    WORKER_STALE_AFTER = 300.0
     EVENTS_INTERVAL = 60.0  # reminders and finished events are looked at this often
 
     # The built-in sandbox city (used when CITY_URL is unset).

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from flask import Flask
 
 from portal.cityapi.errors import CityRejected, CityUnavailable
-from portal.duties import Budget, Duty, registered_duties
+from portal.duties import Budget, Duty, registered_duties, worker_name
 from portal.extensions import db
+from portal.health import record_pass
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,9 @@ def run_duty_once(app: Flask, duty: Duty, say, watch: _Watch | None = None) -> b
 def _loop(app: Flask, duty: Duty, stop: threading.Event, say, watch: _Watch) -> None:
     while not stop.is_set():
         ok = run_duty_once(app, duty, say, watch)
+        with app.app_context():
+            record_pass(duty.name, worker_name(), ok)
+            db.session.remove()
         wait = duty.interval(app.config)
         if not ok:
             # A failed pass comes back after WORKER_RETRY_FAILED, so an hourly duty
