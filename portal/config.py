@@ -123,6 +123,9 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "portal_session"
     PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+    # Proxies in front that set X-Forwarded-For and -Proto (a TLS proxy: 1). 0: none,
+    # and the headers are ignored, since a client could send them itself.
+    PROXY_HOPS = 0
     FORCE_HTTPS = (
         False  # set behind a TLS-terminating proxy that does not redirect itself
     )

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.bounds import bad_text_field, invalid_text_error, is_valid_text
 from portal.errors import ValidationFailed
@@ -71,7 +72,18 @@ def content_security_policy(app: Flask) -> dict:
     }
 
 
+def trust_proxies(app: Flask) -> None:
+    """Behind PROXY_HOPS proxies, the client's address and scheme are the ones they
+    forward: else every resident shares the proxy's address (and its rate limits), and
+    a request that came over HTTPS looks like HTTP. Never trusted without the setting,
+    since anyone can send the headers."""
+    hops = int(app.config["PROXY_HOPS"])
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
 def init_security(app: Flask) -> None:
+    trust_proxies(app)
     app.before_request(refuse_invalid_text)
     app.json_provider_class = SafeJSONProvider
     app.json = SafeJSONProvider(app)

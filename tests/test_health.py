@@ -1,5 +1,6 @@
-"""/healthz: the database, Redis and the worker's last pass, in words a monitor reads
-and nothing more; the worker records each duty's pass."""
+"""What a deployment checks and trusts: /healthz (the database, Redis and the worker's
+last pass, in words a monitor reads and nothing more; the worker records each duty's
+pass), and forwarded addresses only behind a declared proxy."""
 
 import socket
 import threading
@@ -89,3 +90,19 @@ def test_the_worker_records_every_duty_it_runs(app):
         stop.set()
         worker.join(timeout=60)
     assert not worker.is_alive()
+
+
+def test_forwarded_addresses_count_only_behind_a_declared_proxy(make_app):
+    seen = {}
+
+    def remember():
+        from flask import request
+
+        seen["address"], seen["secure"] = request.remote_addr, request.is_secure
+
+    headers = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    for hops, address, secure in ((0, "127.0.0.1", False), (1, "203.0.113.9", True)):
+        app = make_app(PROXY_HOPS=hops)
+        app.before_request(remember)
+        app.test_client().get("/healthz", headers=headers)
+        assert (seen["address"], seen["secure"]) == (address, secure)
