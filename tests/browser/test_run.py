@@ -1,65 +1,30 @@
 """`portal run` for real: migrate, demo, pages, and Socket.IO over WebSocket."""
 
-import os
 import signal
-import socket
-import subprocess
-import sys
-import threading
 import urllib.request
 
 import pytest
 
 from tests.browser.conftest import WAIT_MS
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.processes import PORTAL, Child, free_port
 
 
 @pytest.fixture
 def running_portal(tmp_path):
     port = free_port()
     env = {
-        **os.environ,
         "PORTAL_DATABASE_URL": f"sqlite:///{tmp_path}/run.db",
         "PORTAL_INSTANCE_PATH": str(tmp_path),
-        "PYTHONUNBUFFERED": "1",
     }
-    portal = os.path.join(os.path.dirname(sys.executable), "portal")
-    process = subprocess.Popen(
-        [portal, "run", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    listening = threading.Event()
-
-    def read():
-        for line in process.stdout:
-            output.append(line)
-            # Gunicorn's worker has started: the port is bound, and connections made
-            # now wait in its backlog until the app is loaded.
-            if "Booting worker with pid" in line:
-                listening.set()
-        listening.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    assert listening.wait(120) and process.poll() is None, "".join(output)
-    yield f"http://127.0.0.1:{port}", output
-    process.send_signal(signal.SIGINT)
+    portal = Child([PORTAL, "run", "--port", str(port)], env)
     try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    reader.join(timeout=10)
-    process.stdout.close()
+        # Gunicorn's worker has started: the port is bound, and connections made now
+        # wait in its backlog until the app is loaded.
+        portal.output.wait_for("Booting worker with pid")
+        assert portal.alive(), portal.output.text
+        yield f"http://127.0.0.1:{port}", portal.output.lines
+    finally:
+        portal.stop(signal.SIGINT)  # what Ctrl+C sends
 
 
 def test_run_serves_the_portal_with_demo_data(running_portal):
