@@ -10,7 +10,8 @@ import uuid
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from portal import create_app
@@ -111,6 +112,25 @@ def database_url(request, tmp_path_factory):
     yield url
     if server:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def own_database_url(request, database_url, tmp_path_factory):
+    """An empty database of the module's own, on the run's kind of database, for
+    portal processes a test starts (they migrate it); removed afterwards."""
+    if request.config.getoption("--db") != "postgresql":
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("own") / "portal.db")
+        return
+    name = f"own_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(
+        make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(database_url).set(database=name).render_as_string(False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for a transaction it ended to break one

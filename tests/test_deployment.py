@@ -11,8 +11,6 @@ import uuid
 import httpx
 import pytest
 import socketio
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from tests.processes import PORTAL, Child, free_port
 from tests.redis_server import start as start_redis
@@ -35,21 +33,6 @@ def wait_until(condition, what: str, seconds: float = 120):
 
 
 @pytest.fixture(scope="module")
-def layout_database(database_url):
-    """A database of its own on the run's PostgreSQL, dropped afterwards."""
-    name = f"layout_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(
-        make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(database_url).set(database=name).render_as_string(False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-@pytest.fixture(scope="module")
 def redis_url():
     server = start_redis()
     yield server.url
@@ -69,12 +52,12 @@ def run(args, env, pattern, timeout=300):
 
 
 @pytest.fixture(scope="module")
-def layout(tmp_path_factory, layout_database, redis_url):
+def layout(tmp_path_factory, own_database_url, redis_url):
     """Started once for the module's tests: it takes a while to come up."""
     tmp_path = tmp_path_factory.mktemp("layout")
     city_port, web_ports = free_port(), (free_port(), free_port())
     env = {
-        "PORTAL_DATABASE_URL": layout_database,
+        "PORTAL_DATABASE_URL": own_database_url,
         "PORTAL_REDIS_URL": redis_url,
         "PORTAL_SECRET_KEY": SECRET,
         "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
@@ -135,6 +118,11 @@ def test_a_resident_flow_through_the_documented_layout(layout):
     a, b = layout["bases"]
     auth = {"Authorization": f"Bearer {layout['token']}"}
     with httpx.Client(headers=auth, timeout=30) as api:
+        # The workers' first pass fetches the city's services; filing needs them.
+        wait_until(
+            lambda: "SBX-DV" in api.get(f"{a}/api/v1/services").text,
+            "the city's services",
+        )
         # Filed on process A, stored at once: the city is not in the request's path.
         description = f"layout test {uuid.uuid4().hex[:8]}"
         filed = api.post(
