@@ -32,7 +32,9 @@ $(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-run
 	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $@
 
-$(ASSETS): package.json package-lock.json
+# Front-end libraries, then content-hashed copies of every static file (portal digest):
+# compiled again whenever a tracked static file changes.
+$(ASSETS): package.json package-lock.json $(shell git ls-files static) | $(VENV)/.stamp-run
 	npm ci --no-audit --no-fund --loglevel=error
 	bash scripts/vendor-assets.sh
 	@touch $@

@@ -91,6 +91,7 @@ def register_converters(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from portal.assets import init_assets
     from portal.auth.session import init_login
     from portal.database import init_database
     from portal.extensions import csrf, db, limiter, mail, migrate
@@ -114,6 +115,7 @@ def register_extensions(app: Flask) -> None:
     init_login(app)
     init_i18n(app)
     init_realtime(app)
+    init_assets(app)
 
 
 def register_models() -> None:
