@@ -189,6 +189,9 @@
   // Leaflet's zoom buttons and attribution links: out of the tab order, as the map is
   // hidden from assistive technology (the list carries the same tickets).
   map.getContainer().querySelectorAll("a, button").forEach(function (node) { node.setAttribute("tabindex", "-1"); });
+  // The list is the map's equal (screen readers use it alone): filled at once, not
+  // only once the map moves.
   loadView();
+  loadList();
   watchView();
 })();

@@ -199,6 +199,15 @@ def test_script_in_city_text_never_runs(page, city, make_area):
     assert page.console_errors == []
 
 
+def test_the_map_pages_list_fills_before_the_map_moves(page, city):
+    page.goto("/map")
+    status = page.locator("#list-status")
+    expect(status).to_contain_text("requests within")  # not "Loading…" for ever
+    count = int(status.inner_text().split()[0])
+    assert count > 0
+    expect(page.locator("#ticket-list li")).to_have_count(count)
+
+
 def test_the_list_works_with_the_keyboard_alone(page, city):
     page.goto("/map/list")
     page.keyboard.press("Tab")  # the skip link
