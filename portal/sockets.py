@@ -3,6 +3,7 @@ person, errors emitted, never raising), and closing sockets from the server side
 
 import inspect
 import logging
+import time
 from functools import lru_cache
 
 from flask import Flask, current_app, request
@@ -10,13 +11,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import Namespace, emit, join_room, leave_room
 from limits import parse_many
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from portal.auth.services import session_tag
 from portal.bounds import MAX_WHOLE, bad_text_field, invalid_text_error
 from portal.errors import PermissionDenied, PortalError, ValidationFailed
 from portal.extensions import socketio
+from portal.realtime import REDIS_TIMEOUTS
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +38,51 @@ def token_room(token_id: int) -> str:
     return f"token:{token_id}"
 
 
+class SocketLimiter:
+    """Moving-window limits counted in the shared storage (Redis with several
+    processes); while it is away, in this process's memory, until it answers again.
+
+    A limit then holds per process rather than across them: looser, never a refusal
+    of everything, and never an error for the client.
+    """
+
+    RETRY_AFTER = 5.0  # seconds on memory before the shared storage is tried again
+
+    def __init__(self, uri: str, options: dict | None = None):
+        self.shared = None
+        if not uri.startswith("memory://"):
+            storage = storage_from_string(uri, **(options or {}))
+            self.shared = MovingWindowRateLimiter(storage)
+        self.local = MovingWindowRateLimiter(MemoryStorage())
+        self._away = False
+        self._shared_after = 0.0  # monotonic time before which memory counts
+
+    def hit(self, limit, *identifiers) -> bool:
+        """Count one event; False when it is over the limit."""
+        if self.shared is None or time.monotonic() < self._shared_after:
+            return self.local.hit(limit, *identifiers)
+        try:
+            within = self.shared.hit(limit, *identifiers)
+        except Exception as error:  # the storage's failure is never the client's
+            if not self._away:
+                log.warning("socket limits count in memory for now: %s", error)
+            self._away = True
+            self._shared_after = time.monotonic() + self.RETRY_AFTER
+            return self.local.hit(limit, *identifiers)
+        if self._away:
+            log.warning("socket limits count in the shared storage again")
+            self._away = False
+            self.local.storage.reset()  # the next outage counts from zero again
+        return within
+
+
 def init_socket_limits(app: Flask) -> None:
-    storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"])
-    app.extensions["socket_limiter"] = MovingWindowRateLimiter(storage)
+    # The storage and its client settings are Flask-Limiter's, so both kinds of limit
+    # count in the same place and give up on a stalled Redis alike.
+    uri = app.config["RATELIMIT_STORAGE_URI"]
+    options = dict(REDIS_TIMEOUTS) if uri.startswith("redis") else {}
+    options.update(app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})
+    app.extensions["socket_limiter"] = SocketLimiter(uri, options)
 
 
 @lru_cache(maxsize=8)
@@ -61,20 +105,17 @@ def _within_limit() -> bool:
 
 
 def close_room_sockets(room: str) -> int:
-    """Disconnect every socket in the room, in every namespace; answers how many.
+    """Disconnect every socket in the room, in every namespace and every web process
+    (over Redis when there are several); answers how many in this process.
 
-    Runs in this process: each connection joins its user's and its login's (or its
-    token's) rooms at connect, in the process serving it.
+    Each connection joins its user's and its login's (or its token's) rooms at
+    connect, in the process serving it; with Redis, the others close theirs as the
+    message reaches them (``portal.realtime.RedisQueue``).
     """
     server = socketio.server
     if server is None:
         return 0
-    closed = 0
-    for namespace in list(server.manager.get_namespaces()):
-        for sid, _eio_sid in list(server.manager.get_participants(namespace, room)):
-            server.disconnect(sid, namespace=namespace)
-            closed += 1
-    return closed
+    return server.manager.close_sockets(room)
 
 
 def close_user_sockets(user_id: int) -> int:

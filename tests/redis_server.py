@@ -8,6 +8,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
+import redis
+
 REDIS_SERVER = "/usr/bin/redis-server"
 
 
@@ -20,11 +22,14 @@ def free_port() -> int:
 def _answers(port: int) -> bool:
     """Whether a server on the port answers PING (a bound port may not serve yet)."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
-            conn.sendall(b"PING\r\n")
-            return conn.recv(64).startswith(b"+PONG")
-    except OSError:
+        with _client(port) as client:
+            return client.ping()
+    except redis.RedisError:
         return False
+
+
+def _client(port: int) -> redis.Redis:
+    return redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
 
 
 @dataclass
@@ -91,9 +96,17 @@ class RedisServer:
 
     def flush(self) -> None:
         """Forget every key (rate-limit counters), between tests sharing the server."""
-        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as conn:
-            conn.sendall(b"FLUSHALL\r\n")
-            assert conn.recv(64).startswith(b"+OK")
+        with _client(self.port) as client:
+            client.flushall()
+
+    def key_count(self) -> int:
+        with _client(self.port) as client:
+            return client.dbsize()
+
+    def subscribers(self, channel: str) -> int:
+        """How many clients listen on the channel (a web process, once it serves)."""
+        with _client(self.port) as client:
+            return dict(client.pubsub_numsub(channel)).get(channel.encode(), 0)
 
     def log(self) -> str:
         try:

@@ -1,0 +1,1 @@
+"""Several web processes over one Redis: live updates, limits and socket closing."""
