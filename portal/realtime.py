@@ -4,12 +4,13 @@ queue that lets several web processes reach each other's sockets."""
 import logging
 import time
 import uuid
+from collections.abc import Callable
 
 import redis
 import socketio as python_socketio
-from flask import Flask
+from flask import Flask, has_app_context
 
-from portal.extensions import socketio
+from portal.extensions import db, socketio
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,46 @@ def async_mode(app: Flask) -> str:
     return "gevent" if monkey.is_module_patched("socket") else "threading"
 
 
+# Work every web process does for its own sockets when something changes: name ->
+# handler(payload), registered by the domains (portal.forums.notify re-judges a
+# thread's readers, whose rooms live where their sockets do).
+_EVERYWHERE: dict[str, Callable[[dict], None]] = {}
+
+
+def on_everywhere(name: str, handler: Callable[[dict], None]) -> None:
+    _EVERYWHERE[name] = handler
+
+
+def everywhere(name: str, payload: dict) -> None:
+    """Run the handler registered as ``name`` here now, and in every other web
+    process as the message reaches it (in order with the emits made after it)."""
+    server = socketio.server
+    if server is not None:
+        server.manager.run_everywhere(name, payload)
+
+
 class _SocketClosing:
     """Closing every socket of a room from the server side, in this process."""
+
+    app: Flask | None = None
+
+    def run_everywhere(self, name: str, payload: dict) -> None:
+        self._run_here(name, payload)
+
+    def _run_here(self, name: str, payload: dict) -> None:
+        handler = _EVERYWHERE.get(name)
+        if handler is None:
+            log.warning("no handler for %s here: nothing done", name)
+            return
+        if has_app_context():
+            handler(payload)
+            return
+        # From another process: Redis's listener has no app context of its own.
+        with self.app.app_context():
+            try:
+                handler(payload)
+            finally:
+                db.session.remove()
 
     def close_sockets(self, room: str) -> int:
         """Disconnect the room's sockets, in every namespace; answers how many."""
@@ -91,8 +130,23 @@ class RedisQueue(_SocketClosing, python_socketio.RedisManager):
         )
         return closed
 
+    def run_everywhere(self, name: str, payload: dict) -> None:
+        self._run_here(name, payload)
+        self._publish(
+            {
+                "method": "close_room",
+                "room": None,
+                "namespace": "/",
+                "call": name,
+                "payload": payload,
+                "host_id": self.host_id,
+            }
+        )
+
     def _handle_close_room(self, message):
-        if message.get("disconnect"):
+        if message.get("call"):
+            self._run_here(message["call"], message.get("payload") or {})
+        elif message.get("disconnect"):
             self._close_here(message.get("room"))
         else:
             super()._handle_close_room(message)
@@ -148,12 +202,14 @@ def client_manager(app: Flask):
 
 
 def init_realtime(app: Flask) -> None:
+    manager = client_manager(app)
+    manager.app = app
     socketio.init_app(
         app,
         async_mode=async_mode(app),
         # Always given: the SocketIO object outlives each app (tests build many), and
         # would otherwise keep the previous app's manager.
-        client_manager=client_manager(app),
+        client_manager=manager,
         manage_session=False,
         transports=app.config["SOCKETIO_TRANSPORTS"],
     )

@@ -11,6 +11,7 @@ from portal.forums.visibility import (
     may_see_thread,
     open_to_thread_readers,
 )
+from portal.realtime import everywhere, on_everywhere
 from portal.sockets import close_user_sockets, user_room
 
 NAMESPACE = "/forums"
@@ -65,17 +66,40 @@ def _thread_state(thread: Thread) -> dict:
     }
 
 
+# Every web process judges the rooms of its own sockets (portal.realtime).
+RECHECK = "forums.recheck"
+
+
 def thread_changed(thread: Thread) -> None:
-    """Tell the thread's pages what changed, after its rooms are judged again: the
-    pages that may no longer see it hear only that it is gone, not where it went."""
-    gone = recheck_rooms(thread)
+    """Tell the thread's pages what changed, after its rooms are judged again in every
+    process: the pages that may no longer see it hear only that it is gone, not where
+    it went. The judging travels before the news, on the same queue, so no process
+    tells a page it has just taken out."""
+    everywhere(RECHECK, {"thread": thread.id})
     socketio.emit(
         "thread_changed", _thread_state(thread), namespace=NAMESPACE, to=room(thread.id)
     )
+
+
+def _recheck_here(payload: dict) -> None:
+    thread = db.session.get(Thread, payload["thread"])
+    if thread is None:
+        return
+    gone = recheck_rooms(thread)
     if gone:
         farewell = {**_thread_state(thread), "area": None, "ticket_status": None}
         for sid in gone:
-            socketio.emit("thread_changed", farewell, namespace=NAMESPACE, to=sid)
+            # The socket is in this process: no other needs the farewell.
+            socketio.server.emit(
+                "thread_changed",
+                farewell,
+                namespace=NAMESPACE,
+                to=sid,
+                ignore_queue=True,
+            )
+
+
+on_everywhere(RECHECK, _recheck_here)
 
 
 def room(thread_id: int) -> str:
@@ -127,7 +151,8 @@ def recheck_rooms(thread: Thread) -> list[str]:
     thread (move, unlist, relist, delete, restore...), since rights were checked at
     join for the thread as it was then. Answers the sockets taken out.
 
-    Rooms live in the process serving the socket; so does this check.
+    Rooms live in the process serving the socket; so does this check (each process
+    runs it for its own, through ``thread_changed``).
     """
     server = socketio.server
     if server is None:

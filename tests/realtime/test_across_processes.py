@@ -150,3 +150,38 @@ def test_socket_event_limits_hold_across_processes(
         assert tab.call("whoami") is None
         [refused] = until(lambda t=tab: t.events("error"), what="the refusal")
         assert refused["code"] == "rate_limited"
+
+
+def test_a_thread_unlisted_on_one_process_leaves_readers_on_the_other(
+    app, web, make_user, make_area, visitors, sockets
+):
+    a, b = web
+    area = make_area("Kensington")
+    author = make_user(email="writer@example.org")
+    moderator = make_user("moderator", None, "unlister@example.org")
+    thread = forums.create_thread(author, area, "Street party", "Saturday")
+    reader = sockets(b.url, "/forums", headers=bearer(author))
+    watcher = sockets(b.url, "/forums", headers=bearer(moderator))
+    for socket in (reader, watcher):
+        assert socket.call("join", {"thread": thread.id})["thread"] == thread.id
+    answer = visitors().request(
+        "POST",
+        f"{a.url}/api/v1/moderation/threads/{thread.id}",
+        json={"action": "unlist", "reason": "Spam"},
+        headers=bearer(moderator),
+    )
+    assert answer.status_code == 200, answer.text
+    # The resident on B hears only that the thread is gone, not where it went...
+    [farewell] = until(lambda: reader.events("thread_changed"), what="the farewell")
+    assert farewell["id"] == thread.id and farewell["area"] is None
+    # ...and nothing said in it afterwards; the moderator on B still follows it.
+    reply = visitors().request(
+        "POST",
+        f"{a.url}/api/v1/threads/{thread.id}/posts",
+        json={"body": "Still on?"},
+        headers=bearer(moderator),
+    )
+    assert reply.status_code == 201, reply.text
+    until(lambda: watcher.events("post_created"), what="the moderator's copy")
+    assert reader.events("post_created") == []
+    assert [e["area"] for e in watcher.events("thread_changed")] == ["kensington"]
