@@ -63,6 +63,7 @@ def serve_command(host, port, workers, connections, access_log):
     from portal.serving import gunicorn_argv, hand_over
 
     app = current_app._get_current_object()
+    _require_current_schema()
     if workers > 1 and not app.config.get("REDIS_URL"):
         raise click.ClickException(
             "several web processes need PORTAL_REDIS_URL: without it a live update, "
@@ -77,6 +78,25 @@ def serve_command(host, port, workers, connections, access_log):
             access_log=access_log,
         )
     )
+
+
+def _require_current_schema() -> None:
+    """Refuse to serve a database this release's migrations have not reached: every
+    page would fail on a missing column instead."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from portal.extensions import db
+
+    config = current_app.extensions["migrate"].migrate.get_config()
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    with db.engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    if current != heads:
+        raise click.ClickException(
+            "the database is not at this release's schema: run `portal db upgrade` "
+            "first"
+        )
 
 
 def _bind(host: str, port: int) -> str:

@@ -140,6 +140,35 @@ def test_console_script_upgrades_and_lists_commands(tmp_path):
     )
     assert upgraded.returncode == 0, upgraded.stderr
     helped = subprocess.run([portal, "--help"], env=env, capture_output=True, text=True)
-    for command in ("run", "users", "tokens", "areas", "demo", "db"):
+    for command in ("run", "serve", "users", "tokens", "areas", "demo", "db"):
         assert f"  {command} " in helped.stdout
     assert (tmp_path / "secret_key").exists()
+
+
+def test_serve_refuses_an_unmigrated_database_and_one_process_set_alone(tmp_path):
+    env = {
+        **os.environ,
+        "PORTAL_DATABASE_URL": f"sqlite:///{tmp_path}/serve.db",
+        "PORTAL_INSTANCE_PATH": str(tmp_path),
+    }
+    portal = os.path.join(os.path.dirname(sys.executable), "portal")
+
+    def serve(*args):
+        return subprocess.run(
+            [portal, "serve", "--port", "9", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    refused = serve()
+    assert refused.returncode == 1
+    assert "run `portal db upgrade` first" in refused.stderr
+    upgraded = subprocess.run(
+        [portal, "db", "upgrade"], env=env, capture_output=True, text=True
+    )
+    assert upgraded.returncode == 0, upgraded.stderr
+    alone = serve("--workers", "2")
+    assert alone.returncode == 1
+    assert "several web processes need PORTAL_REDIS_URL" in alone.stderr
