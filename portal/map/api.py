@@ -4,11 +4,12 @@ import math
 
 import marshmallow as ma
 import orjson
-from flask import make_response, request
+from flask import make_response
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
 from portal.apiv1 import When, Whole
+from portal.caching import public_conditional
 from portal.map import services
 from portal.map.filters import ticket_filter
 
@@ -105,7 +106,7 @@ class TicketsQuery(ma.Schema):
 def ticket_feature(row, metres: float | None = None) -> dict:
     # Unpacked by position: this runs for every ticket of every answer.
     (ticket_id, lat, lon, status, code, name, address, requested, supporters,
-     excerpt) = row  # fmt: skip
+     excerpt, *_ranking) = row  # fmt: skip
     properties = {
         "id": ticket_id,
         "status": status,
@@ -174,6 +175,5 @@ def list_tickets(query):
     body = orjson.dumps({"type": "FeatureCollection", "features": features})
     response = make_response(body)
     response.mimetype = "application/geo+json"
-    response.headers["Cache-Control"] = "public, no-cache"
-    response.add_etag()
-    return response.make_conditional(request)
+    # The same for every caller (no one's own tickets): shared caches may keep it.
+    return public_conditional(response)

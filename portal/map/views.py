@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from portal.areas import services as areas
 from portal.bounds import whole
+from portal.caching import rendered_page
 from portal.dbtypes import utcnow
 from portal.errors import NotFound
 from portal.geocode import GeocoderUnavailable, get_geocoder
@@ -88,8 +89,12 @@ def _page_state():
 def index():
     """The map; its tickets come from the API, so the page never grows with them."""
     state, _filters, zoom = _page_state()
-    return render_template(
-        "map/index.html", map_parts=build_map(*state["center"], zoom), **state
+    # Per viewer (the header names who is signed in): the browser alone keeps it,
+    # asking each time; the same page again is a 304.
+    return rendered_page(
+        lambda: render_template(
+            "map/index.html", map_parts=build_map(*state["center"], zoom), **state
+        )
     )
 
 
@@ -98,6 +103,8 @@ def list_view():
     """The same tickets as a list, nearest first, with no map and no script."""
     state, filters, _zoom = _page_state()
     listed = services.nearby(*state["center"], LIST_RADIUS, filters, LIST_SIZE)
-    return render_template(
-        "map/list.html", listed=listed, utc_time=services.utc_time, **state
+    return rendered_page(
+        lambda: render_template(
+            "map/list.html", listed=listed, utc_time=services.utc_time, **state
+        )
     )

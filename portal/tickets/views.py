@@ -17,15 +17,20 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 
+from portal.areas.models import Area
+from portal.auth.models import User
 from portal.auth.views import safe_next_url
+from portal.caching import private_page
 from portal.errors import PortalError
-from portal.extensions import limiter
+from portal.extensions import db, limiter
 from portal.map.page import build_map
 from portal.tickets import filing as filing_rules
 from portal.tickets import photos, services
 from portal.tickets.filing import DuplicatesFound, LocationCheck
 from portal.tickets.inputs import filer_key, filing_from_form, filing_limit, photo_url
+from portal.tickets.models import Ticket, TicketEvent, TicketPhoto
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
 PHOTO_NAME = re.compile(r"^[a-z0-9]{24}(\.thumb)?\.jpg$")
@@ -38,6 +43,51 @@ class ActionForm(FlaskForm):
 
 @bp.get("/<int:ticket_id>")
 def show(ticket_id: int):
+    # Rendered only when something it shows changed for this viewer; else a 304.
+    return private_page(lambda: _show(ticket_id), *_shown_version(ticket_id))
+
+
+def _shown_version(ticket_id: int) -> tuple:
+    """Every stored value the ticket page shows, read as rows (a few indexed
+    lookups): any change to the ticket, its history, photos, area or the viewer's
+    marks on it changes the page's ETag.
+
+    :raises NotFound: no such ticket.
+    """
+    ticket = db.session.execute(
+        select(Ticket.__table__).where(Ticket.id == ticket_id)
+    ).first()
+    if ticket is None:
+        services.get_ticket(ticket_id)  # raises NotFound with its message
+    version = [tuple(ticket)]
+    for model in (TicketEvent, TicketPhoto):
+        version.append(
+            db.session.execute(
+                select(model.__table__)
+                .where(model.ticket_id == ticket_id)
+                .order_by(model.id)
+            ).all()
+        )
+    if ticket.area_id is not None:
+        version.append(
+            db.session.execute(
+                select(Area.slug, Area.name).where(Area.id == ticket.area_id)
+            ).first()
+        )
+    if ticket.on_behalf_of and ticket.filed_by_id is not None:
+        version.append(
+            db.session.scalar(
+                select(User.display_name).where(User.id == ticket.filed_by_id)
+            )
+        )
+    version.append(services.is_following(current_user, ticket))
+    version.append(services.has_supported(current_user, ticket))
+    config = current_app.config
+    version.append((config["CLEANUP_SERVICE_CODES"], config["TILES_URL"]))
+    return tuple(version)
+
+
+def _show(ticket_id: int):
     ticket = services.get_ticket(ticket_id)
     mine = current_user.is_authenticated and ticket.filed_by_id == current_user.id
     small_map = (
@@ -57,7 +107,9 @@ def show(ticket_id: int):
         following=services.is_following(current_user, ticket),
         supported=services.has_supported(current_user, ticket),
         small_map=small_map,
-        form=ActionForm(),
+        # Only a signed-in viewer has forms: a CSRF token made for anyone else would
+        # set a session cookie, and a cookie makes the page uncacheable.
+        form=ActionForm() if current_user.is_authenticated else None,
     )
 
 
