@@ -66,12 +66,6 @@ def test_a_database_that_does_not_answer_fails(tmp_path):
     assert "no-such-folder" not in answer.get_data(as_text=True)
 
 
-def test_healthz_is_never_rate_limited(make_app):
-    app = make_app(RATELIMIT_DEFAULT="2 per minute")
-    client = app.test_client()
-    assert [client.get("/healthz").status_code for _ in range(5)] == [200] * 5
-
-
 def test_the_worker_records_every_duty_it_runs(app):
     app.config.update(CITY_WORKER_INTERVAL=0.05, EVENTS_INTERVAL=0.05)
     stop = threading.Event()

@@ -149,9 +149,10 @@ def web(database_url, redis_server, tmp_path_factory):
     stop_processes(processes)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def fresh_limits(redis_server):
-    """No count left in Redis by an earlier test (tests share the address 127.0.0.1)."""
+    """No count left in Redis by an earlier test: tests share the address 127.0.0.1,
+    and emptied tables give the next test's users the same ids."""
     redis_server.flush()
 
 
