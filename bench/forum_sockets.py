@@ -1,187 +1,308 @@
-"""Live forum fan-out: N Socket.IO clients on one thread; time from a reply's POST to
-the last client receiving its post_created (p50, p95), with misses and server memory.
+"""Live forum fan-out under `portal serve`: N Socket.IO clients on one thread, each
+reply's POST timed to its arrival at the last client, with misses and memory.
 
-The portal runs as `portal run` serves it (Flask-SocketIO over Werkzeug, WebSocket
-transport) in its own process; the clients are asyncio Socket.IO clients in this
-one, so 500 of them cost one thread here.
+The portal runs as production runs it: `portal serve --workers 1`, then `--workers 2`
+over Redis (the clients spread over both by the kernel through gunicorn's shared
+socket; how many land on each process is counted from /proc). The clients are asyncio
+Socket.IO clients over WebSocket in ``--procs`` processes of their own; arrival times
+are CLOCK_MONOTONIC, the same clock in every process. Memory per idle client is the
+workers' RSS with the clients connected and joined, less before, over N.
 
     pip install -e '.[bench]'
-    python -m bench.forum_sockets --clients 500 --posts 40 [--async-mode threading]
+    python -m bench.forum_sockets --clients 1000 --posts 40 [--workers 1,2] [--procs 2]
 """
 
 import argparse
 import asyncio
-import json
-import socket
+import multiprocessing
+import os
+import queue
 import statistics
-import subprocess
-import sys
+import tempfile
 import time
 
 import httpx
-import socketio
 
-from bench.common import portal_app
+from bench import common
+from bench.common import percentile, portal_app
+from bench.serving import print_profile
+from portal.areas.services import list_areas
 from portal.auth.services import create_token, grant_role, register_user
+from portal.extensions import db
 from portal.forums import services
 
-LIMITS = {
-    # The bench posts faster than any resident may; the limits are not measured here.
+SETTINGS = {
+    # The bench posts and joins faster than any resident may; limits are not measured.
     "FORUM_POST_LIMIT": "100000 per minute",
     "FORUM_POST_LIMIT_NEW": "100000 per minute",
     "SOCKET_EVENT_LIMIT": "100000 per minute",
-    "CITY_WORKER_IN_RUN": False,
 }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def clients_process(base, thread_id, count, first, ready, notices, stop) -> None:
+    """One process's share of the clients: connect and join, then note arrivals;
+    tell the parent when all of them have a post; at ``stop`` send every time."""
+    common.raise_open_files()
+    asyncio.run(_clients(base, thread_id, count, first, ready, notices, stop))
 
 
-def start_server(url: str, folder: str, mode: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    settings = [f"{key}={json.dumps(value)}" for key, value in LIMITS.items()]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bench.serve_portal", url, folder, str(port), mode]
-        + settings
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(1200):  # until it answers
-        try:
-            httpx.get(base + "/api/v1/openapi.json", timeout=1.0)
-            return server, base
-        except httpx.TransportError:
-            time.sleep(0.05)
-    server.kill()
-    raise RuntimeError("the portal did not start")
+async def _clients(base, thread_id, count, first, ready, notices, stop) -> None:
+    import socketio
 
+    arrived: dict[int, list[float]] = {}
 
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    def make_client():
+        client = socketio.AsyncClient(reconnection=False)
 
+        async def post_created(post):
+            times = arrived.setdefault(post["id"], [])
+            times.append(time.perf_counter())
+            if len(times) == count:
+                notices.put(("all", post["id"]))
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, int(len(ordered) * share + 0.5) - 1)]
+        client.on("post_created", post_created, namespace="/forums")
+        return client
 
-
-class Reader:
-    """One open thread page: a client in the thread's room, noting arrival times."""
-
-    def __init__(self, base: str, thread_id: int):
-        self.base, self.thread_id = base, thread_id
-        self.client = socketio.AsyncClient(reconnection=False)
-        self.arrived: dict[int, float] = {}
-        self.client.on("post_created", self._arrived, namespace="/forums")
-
-    async def _arrived(self, post):
-        self.arrived[post["id"]] = time.perf_counter()
-
-    async def open(self) -> None:
-        await self.client.connect(
-            self.base, namespaces=["/forums"], transports=["websocket"]
+    async def open_one(client):
+        await client.connect(base, namespaces=["/forums"], transports=["websocket"])
+        answer = await client.call(
+            "join", {"thread": thread_id}, namespace="/forums", timeout=60
         )
-        answer = await self.client.call(
-            "join", {"thread": self.thread_id}, namespace="/forums", timeout=30
+        if answer is None or answer.get("thread") != thread_id:
+            raise RuntimeError(f"join refused: {answer}")
+
+    clients = [make_client() for _ in range(count)]
+    failed = 0
+    for start in range(0, count, 50):
+        results = await asyncio.gather(
+            *(open_one(c) for c in clients[start : start + 50]), return_exceptions=True
         )
-        assert answer["thread"] == self.thread_id, answer
+        failed += sum(isinstance(result, Exception) for result in results)
+    ready.put((first, count - failed, failed))
+    await asyncio.to_thread(stop.wait)
+    notices.put(("times", arrived))
+    await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
 
 
-async def measure(base: str, thread_id: int, token: str, args) -> dict:
-    readers = [Reader(base, thread_id) for _ in range(args.clients)]
+def worker_rss_kb(server) -> int:
+    return sum(common.rss_kb(pid) for pid in common.children(server.pid))
+
+
+def warm_up(base: str, thread_id: int) -> None:
+    """One client through connect, join and leave: the code paths loaded and the
+    caches filled before the idle memory is read."""
+    import socketio
+
+    client = socketio.Client(reconnection=False)
+    client.connect(base, namespaces=["/forums"], transports=["websocket"])
+    client.call("join", {"thread": thread_id}, namespace="/forums", timeout=30)
+    client.disconnect()
+
+
+def measure(base, server, port, thread_id, token, args) -> dict:
+    context = multiprocessing.get_context("spawn")
+    ready, notices, stop = context.Queue(), context.Queue(), context.Event()
+    warm_up(base, thread_id)
+    workers = common.children(server.pid)
+    deadline = time.monotonic() + 30
+    while any(common.connections_by_process(workers, port).values()):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)  # the warm-up's socket closed before the idle reading
+    idle_kb = worker_rss_kb(server)
+    shares = [args.clients // args.procs] * args.procs
+    shares[-1] += args.clients - sum(shares)
     started = time.perf_counter()
-    for first in range(0, len(readers), 50):
-        await asyncio.gather(*(r.open() for r in readers[first : first + 50]))
-    connect_s = time.perf_counter() - started
-    lasts, medians, misses, posts_ms = [], [], 0, []
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=base, headers=headers) as http:
-        for number in range(args.posts):
-            sent = time.perf_counter()
-            answer = await http.post(
-                f"/api/v1/threads/{thread_id}/posts", json={"body": f"Post {number}"}
+    children = []
+    try:
+        for number, share in enumerate(shares):
+            child = context.Process(
+                target=clients_process,
+                args=(base, thread_id, share, number, ready, notices, stop),
+                daemon=True,
             )
-            posts_ms.append((time.perf_counter() - sent) * 1000)
-            assert answer.status_code == 201, answer.text
-            post_id = answer.json()["id"]
-            deadline = sent + args.wait
-            while time.perf_counter() < deadline:
-                if all(post_id in r.arrived for r in readers):
+            child.start()
+            children.append(child)
+        connected = failed = 0
+        for _ in children:
+            _first, ok, bad = ready.get(timeout=600)
+            connected, failed = connected + ok, failed + bad
+        connect_s = time.perf_counter() - started
+        time.sleep(2.0)  # idle: the last handshakes' buffers settle before reading
+        loaded_kb = worker_rss_kb(server)
+        spread = common.connections_by_process(common.children(server.pid), port)
+        workers = common.children(server.pid)
+        spies = common.start_spies(workers, args.profile, "sockets")
+        clients = [child.pid for child in children]
+        cpu = common.cpu_seconds(workers), common.cpu_seconds(clients)
+        sent_at, post_ms, trouble = post_all(base, thread_id, token, notices, args)
+        cpu = [
+            (common.cpu_seconds(pids) - before) * 1000 / max(1, len(sent_at))
+            for pids, before in zip((workers, clients), cpu, strict=True)
+        ]
+        common.stop_spies(spies)
+        stop.set()
+        arrivals: dict[int, list[float]] = {post_id: [] for post_id in sent_at}
+        for _ in children:
+            while True:
+                kind, payload = notices.get(timeout=120)
+                if kind == "times":
                     break
-                await asyncio.sleep(0.002)  # the event loop delivers meanwhile
-            arrivals = [
-                r.arrived[post_id] - sent for r in readers if post_id in r.arrived
-            ]
-            misses += len(readers) - len(arrivals)
-            lasts.append(max(arrivals) * 1000)
-            medians.append(statistics.median(arrivals) * 1000)
-            await asyncio.sleep(args.gap)
-    await asyncio.gather(*(r.client.disconnect() for r in readers))
+            for post_id, times in payload.items():
+                arrivals.setdefault(post_id, []).extend(times)
+    finally:
+        stop.set()
+        for child in children:
+            child.join(timeout=60)
+            if child.is_alive():
+                child.terminate()
+    lasts, medians, misses = [], [], 0
+    for post_id, sent in sent_at.items():
+        times = [(t - sent) * 1000 for t in arrivals[post_id]]
+        misses += connected - len(times)
+        if times:
+            lasts.append(max(times))
+            medians.append(statistics.median(times))
     return {
+        "connected": connected,
+        "failed": failed,
         "connect_s": connect_s,
+        "idle_kb": idle_kb,
+        "loaded_kb": loaded_kb,
+        "spread": spread,
         "last": lasts,
         "median": medians,
         "misses": misses,
-        "post_ms": posts_ms,
+        "post_ms": post_ms,
+        "trouble": trouble,
+        "posts": len(sent_at),
+        "cpu_ms": cpu,
+        "profiles": [output for _spy, output in spies],
     }
+
+
+def post_all(base, thread_id, token, notices, args):
+    """The replies, each waited for at every client process (or ``--wait``);
+    answers (post id -> when its POST left, POST times in ms, what went wrong)."""
+    sent_at, post_ms, complete = {}, [], {}
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
+        for number in range(args.posts):
+            sent = time.perf_counter()
+            try:
+                answer = http.post(
+                    f"/api/v1/threads/{thread_id}/posts",
+                    json={"body": f"Post {number}"},
+                )
+            except httpx.TimeoutException:
+                return sent_at, post_ms, "a reply's POST got no answer in 30 s"
+            post_ms.append((time.perf_counter() - sent) * 1000)
+            answer.raise_for_status()
+            post_id = answer.json()["id"]
+            sent_at[post_id] = sent
+            deadline = sent + args.wait
+            while complete.get(post_id, 0) < args.procs:
+                try:
+                    _kind, seen = notices.get(
+                        timeout=max(0.0, deadline - time.perf_counter())
+                    )
+                except queue.Empty:
+                    break
+                complete[seen] = complete.get(seen, 0) + 1
+            time.sleep(args.gap)
+    return sent_at, post_ms, None
+
+
+def show(workers: int, result: dict, args) -> None:
+    last, median = result["last"], result["median"]
+    per_client = (result["loaded_kb"] - result["idle_kb"]) / max(1, result["connected"])
+    spread = ", ".join(f"pid {pid}: {n}" for pid, n in result["spread"].items())
+    print(f"== portal serve --workers {workers}: {args.clients} clients, "
+          f"{args.posts} posts, {args.procs} client processes")  # fmt: skip
+    print(f"  connected and joined: {result['connected']} "
+          f"({result['failed']} failed) in {result['connect_s']:.1f} s; "
+          f"per process: {spread}")  # fmt: skip
+    if last:
+        print(
+            f"  POST -> last client:   p50 {statistics.median(last):7.1f} ms   "
+            f"p95 {percentile(last, 0.95):7.1f} ms   "
+            f"p99 {percentile(last, 0.99):7.1f} ms"
+            f"  (target p99 < 150 ms)"
+        )
+        print(
+            f"  POST -> median client: p50 {statistics.median(median):7.1f} ms   "
+            f"p99 {percentile(median, 0.99):7.1f} ms"
+        )
+    if result["trouble"]:
+        print(f"  STOPPED: {result['trouble']}")
+    if result["post_ms"]:
+        post_ms = statistics.median(result["post_ms"])
+        print(f"  the POST itself:       p50 {post_ms:7.1f} ms")
+    server_ms, clients_ms = result["cpu_ms"]
+    deliveries = max(1, result["connected"])
+    print(f"  CPU per post: workers {server_ms:.1f} ms "
+          f"({server_ms * 1000 / deliveries:.0f} us per delivery), client processes "
+          f"{clients_ms:.1f} ms")  # fmt: skip
+    print(f"  deliveries missed: {result['misses']} of "
+          f"{result['connected'] * result['posts']}")  # fmt: skip
+    print(f"  workers' memory: {result['idle_kb'] / 1024:.0f} MB idle, "
+          f"{result['loaded_kb'] / 1024:.0f} MB with the clients: "
+          f"{per_client:.1f} KB per idle client (target <= 50 KB)")  # fmt: skip
+    if result["profiles"]:
+        print("  profile of the workers while posting:")
+        print_profile(result["profiles"])
+
+
+def prepare(folder: str) -> tuple[str, int, str]:
+    """A database with a thread and a moderator's token (no holds on its posts)."""
+    app, _folder = portal_app(folder, **SETTINGS)
+    with app.app_context():
+        area = list_areas()[0]
+        poster = register_user("Bench Poster", "bench@example.org", "bench-pass", area)
+        grant_role(poster, "moderator")
+        _, token = create_token(poster, "bench")
+        thread_id = services.create_thread(poster, area, "Bench thread", "Hello").id
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        db.session.remove()
+        db.engine.dispose()
+    return url, thread_id, token
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--posts", type=int, default=40)
-    parser.add_argument("--gap", type=float, default=0.2, help="seconds between posts")
+    parser.add_argument("--gap", type=float, default=0.3, help="seconds between posts")
     parser.add_argument("--wait", type=float, default=10.0, help="seconds per post")
-    parser.add_argument("--async-mode", default="threading")
+    parser.add_argument("--procs", type=int, default=2, help="client processes")
+    parser.add_argument("--workers", default="1,2", help="web processes, e.g. 1,2")
+    parser.add_argument(
+        "--connections", type=int, help="portal serve --connections (its default)"
+    )
+    parser.add_argument("--profile", metavar="FOLDER", help="py-spy the workers")
     args = parser.parse_args()
-
-    app, folder = portal_app(**LIMITS)
-    with app.app_context():
-        area = __import__("portal.areas.services", fromlist=["x"]).list_areas()[0]
-        poster = register_user(
-            "Bench Poster", "bench@example.org", "bench-password", area
-        )
-        grant_role(poster, "moderator")  # no new-account holds on its posts
-        _, token = create_token(poster, "bench")
-        thread = services.create_thread(poster, area, "Bench thread", "Hello")
-        thread_id = thread.id
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    server, base = start_server(url, folder, args.async_mode)
-    idle_mb = rss_mb(server.pid)
-    try:
-        result = asyncio.run(measure(base, thread_id, token, args))
-        loaded_mb = rss_mb(server.pid)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-    last, median = result["last"], result["median"]
-    print(
-        f"{args.clients} clients on one thread, {args.posts} posts, "
-        f"async mode {args.async_mode}, database {url.split(':')[0]}"
-    )
-    print(f"  all clients connected and joined in {result['connect_s']:.1f} s")
-    print(
-        f"  POST -> last client:   p50 {statistics.median(last):7.1f} ms   "
-        f"p95 {percentile(last, 0.95):7.1f} ms   max {max(last):7.1f} ms"
-    )
-    print(
-        f"  POST -> median client: p50 {statistics.median(median):7.1f} ms   "
-        f"p95 {percentile(median, 0.95):7.1f} ms"
-    )
-    print(
-        f"  the POST itself:       p50 {statistics.median(result['post_ms']):7.1f} ms"
-    )
-    print(f"  deliveries missed: {result['misses']} of {args.clients * args.posts}")
-    print(
-        f"  server memory: {idle_mb:.0f} MB idle, {loaded_mb:.0f} MB with the clients "
-        f"({(loaded_mb - idle_mb) * 1024 / args.clients:.0f} KB per client)"
-    )
+    common.raise_open_files()
+    folder = tempfile.mkdtemp(prefix="bench-sockets-")
+    url, thread_id, token = prepare(folder)
+    extra = ["--connections", str(args.connections)] if args.connections else []
+    for workers in (int(n) for n in args.workers.split(",")):
+        processes = []
+        try:
+            settings = dict(SETTINGS)
+            if workers > 1:
+                redis, redis_url = common.start_redis(os.path.join(folder, "redis"))
+                processes.append(redis)
+                settings["REDIS_URL"] = redis_url
+            env = common.portal_env(url, folder, **settings)
+            log = os.path.join(folder, f"portal-{workers}.log")
+            server, base = common.start_portal(env, workers, log, *extra)
+            processes.append(server)
+            port = int(base.rsplit(":", 1)[1])
+            show(workers, measure(base, server, port, thread_id, token, args), args)
+        finally:
+            for process in reversed(processes):
+                common.stop_process(process)
+    print(f"(logs in {folder})")
 
 
 if __name__ == "__main__":
