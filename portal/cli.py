@@ -50,10 +50,11 @@ def run_command(host, port, no_demo):
 )
 @click.option(
     "--connections",
-    default=1000,
+    default=3000,
     show_default=True,
     type=click.IntRange(10, 100_000),
-    help="Open connections (pages and live sockets) each process holds at most.",
+    help="Open connections (pages and live sockets, about 75 KB each) each process "
+    "holds at most.",
 )
 @click.option("--access-log", is_flag=True, help="Log every request to stdout.")
 @with_appcontext

@@ -17,6 +17,7 @@ import os
 import sys
 
 WSGI_APP = "portal.wsgi:app"
+HOOKS = "python:portal.gunicorn_hooks"
 # Set by `portal run`: the web process also runs the worker's duties.
 WORKER_IN_WEB = "PORTAL_WORKER_IN_WEB"
 
@@ -24,7 +25,7 @@ WORKER_IN_WEB = "PORTAL_WORKER_IN_WEB"
 def gunicorn_argv(
     bind: str,
     workers: int,
-    connections: int = 1000,
+    connections: int = 3000,
     timeout: int = 30,
     access_log: bool = False,
 ) -> list[str]:
@@ -54,6 +55,8 @@ def gunicorn_argv(
         "-",
         "--name",
         "portal",
+        "--config",
+        HOOKS,
     ]
     if access_log:
         argv += ["--access-logfile", "-"]
