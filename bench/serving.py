@@ -91,7 +91,12 @@ UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
 def _ms(value: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()
+    """wrk's "1.23ms"; NaN (said) for anything else it prints, such as "-nanus"."""
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value)
+    if found is None:
+        print(f"    (wrk printed a latency of {value!r})")
+        return float("nan")
+    number, unit = found.groups()
     return float(number) * UNITS[unit]
 
 
