@@ -48,9 +48,11 @@ def gunicorn_argv(
         str(timeout),
         "--graceful-timeout",
         "20",
-        # Long-lived sockets: keep-alive between a TLS proxy and the workers.
+        # Idle keep-alive connections cost a greenlet: kept longer than a proxy's or a
+        # browser's own idle timeout (60 s in nginx), so the client never reuses one
+        # the server is closing (bench.storm saw that race at 5 s).
         "--keep-alive",
-        "5",
+        "75",
         "--error-logfile",
         "-",
         "--name",
