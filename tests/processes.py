@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 PORTAL = os.path.join(os.path.dirname(sys.executable), "portal")
 
@@ -16,6 +17,15 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def wait_until(condition, what: str, seconds: float = 120):
+    """Poll ``condition`` (a server's answer) until it is true; answer it."""
+    deadline = time.monotonic() + seconds
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        threading.Event().wait(0.1)  # polling, bounded by the deadline above
+    return value
 
 
 class Output:

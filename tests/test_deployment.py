@@ -5,14 +5,13 @@ a socket held by the other."""
 
 import socket
 import threading
-import time
 import uuid
 
 import httpx
 import pytest
 import socketio
 
-from tests.processes import PORTAL, Child, free_port
+from tests.processes import PORTAL, Child, free_port, wait_until
 from tests.redis_server import start as start_redis
 
 # The documented layout is PostgreSQL's: this runs in the PostgreSQL pass alone.
@@ -20,16 +19,6 @@ pytestmark = [pytest.mark.db, pytest.mark.postgresql]
 
 SECRET = "layout-test-secret-not-for-production"
 SANDBOX_KEY = "layout-sandbox-key"
-
-
-def wait_until(condition, what: str, seconds: float = 120):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        threading.Event().wait(0.1)  # polling a server, with a deadline
 
 
 @pytest.fixture(scope="module")

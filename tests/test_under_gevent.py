@@ -3,26 +3,16 @@ patched sockets works: the database driver (SQLite, or psycopg in the PostgreSQL
 pass), the worker's httpx calls to the city, and Flask-Mail's SMTP."""
 
 import re
-import threading
-import time
 
 import httpx
 import pytest
 
 from tests.mailbox import inbox  # noqa: F401
-from tests.processes import PORTAL, Child, free_port
+from tests.processes import PORTAL, Child, free_port, wait_until
 
 pytestmark = pytest.mark.db  # runs again on PostgreSQL, psycopg under gevent
 
 RESIDENT = "resident@example.org"
-
-
-def wait_until(condition, what: str, seconds: float = 120):
-    deadline = time.monotonic() + seconds
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        threading.Event().wait(0.1)  # polling a server, with a deadline
-    return value
 
 
 @pytest.fixture
