@@ -102,16 +102,19 @@ def database_url(request, tmp_path_factory):
     server = None
     if request.config.getoption("--db") == "postgresql":
         server = pg.start()
-        url = pg.create_database(server, "portal_test")
-    else:
-        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "portal.db")
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-    yield url
-    if server:
-        server.stop()
+    try:  # a failed migration must not leave the server running
+        if server:
+            url = pg.create_database(server, "portal_test")
+        else:
+            url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "portal.db")
+        app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+        yield url
+    finally:
+        if server:
+            server.stop()
 
 
 @pytest.fixture(scope="module")
