@@ -5,10 +5,11 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 
 import redis
+
+from tests.processes import wait_until
 
 REDIS_SERVER = "/usr/bin/redis-server"
 
@@ -65,12 +66,17 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + timeout
-        while not _answers(self.port):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("redis-server did not start:\n" + self.log())
-            time.sleep(0.02)  # polling a condition, with the deadline above
+
+        def answering() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError("redis-server exited:\n" + self.log())
+            return _answers(self.port)
+
+        try:
+            wait_until(answering, "redis-server to answer PING", timeout)
+        except AssertionError:
+            self.stop()
+            raise RuntimeError("redis-server did not start:\n" + self.log()) from None
         return self
 
     def stop(self) -> None:

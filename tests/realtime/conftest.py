@@ -15,6 +15,7 @@ import socketio
 
 from tests import redis_server as redis_servers
 from tests.conftest import CSRF_RE, PASSWORD, TEST_CONFIG
+from tests.processes import wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # One budget for whatever a test waits on; a wait ends as soon as its condition holds.
@@ -22,15 +23,22 @@ WAIT = 20.0
 CHANNEL = "flask-socketio"  # python-socketio's channel, as Flask-SocketIO names it
 
 
+# Notified whenever a test socket receives or loses something: a wait on a socket
+# event wakes as it arrives, not at the next look.
+ARRIVED = threading.Condition()
+
+
 def until(condition, timeout=WAIT, what="the condition", every=0.02):
-    """Poll ``condition`` until it answers something true, and answer that."""
+    """Wait until ``condition`` answers something true, and answer that: woken by
+    every socket event, and looking again at least each ``every`` seconds for what
+    no socket announces (a server's state)."""
     deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"{what} did not happen in {timeout} s"
-        time.sleep(every)  # polling, bounded by the deadline above
+    with ARRIVED:
+        while not (result := condition()):
+            left = deadline - time.monotonic()
+            assert left > 0, f"{what} did not happen in {timeout} s"
+            ARRIVED.wait(min(every, left))
+    return result
 
 
 @pytest.fixture(scope="session")
@@ -70,20 +78,22 @@ class WebProcess:
             return handle.read()[-6000:]
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
+        def answering() -> bool:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the web process exited:\n{self.log()}")
             try:
                 answer = httpx.get(f"{self.url}/auth/login", timeout=5, trust_env=False)
-                if answer.status_code == 200:
-                    return
             except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the web process never answered:\n{self.log()}")
-            time.sleep(0.05)  # polling the port, bounded by the deadline
+                return False
+            return answer.status_code == 200
+
+        try:
+            wait_until(answering, "the web process to answer", timeout)
+        except AssertionError:
+            self.stop()
+            raise RuntimeError(
+                f"the web process never answered:\n{self.log()}"
+            ) from None
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -228,11 +238,15 @@ class LiveSocket:
         )
 
     def _record(self, event, *args):
-        self.received.append((event, args))
+        with ARRIVED:
+            self.received.append((event, args))
+            ARRIVED.notify_all()
 
     def _closing(self, *_reason):
         self.closed_at = time.monotonic()
         self.closed.set()
+        with ARRIVED:
+            ARRIVED.notify_all()
 
     def call(self, event: str, data=None):
         return self.client.call(event, data, namespace=self.namespace, timeout=WAIT)
