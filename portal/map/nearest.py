@@ -16,6 +16,7 @@ from portal.map.query import (
     TicketFilter,
     filtered,
     rtree_for,
+    through_rtree,
 )
 from portal.tickets.models import Ticket
 
@@ -47,19 +48,11 @@ def _ranked(dialect: str, filters: TicketFilter):
     squared = _squared()
     west, south, east, north = (bindparam(name, type_=Float) for name in "wsen")
     if dialect == "sqlite":
-        tree = rtree_for(filters)
-        query = (
-            select(*SUMMARY_COLUMNS, squared.label("squared"))
-            .select_from(tree)
-            .join(Ticket.__table__, T.id == tree.c.id)
-            .where(
-                tree.c.max_lat >= south,
-                tree.c.min_lat <= north,
-                tree.c.max_lon >= west,
-                tree.c.min_lon <= east,
-                squared <= bindparam("reach", type_=Float),
-            )
-        )
+        query = through_rtree(
+            select(*SUMMARY_COLUMNS, squared.label("squared")),
+            filters,
+            (west, south, east, north),
+        ).where(squared <= bindparam("reach", type_=Float))
         query = filtered(query, filters, rtree=True)
         return query.order_by(literal_column("squared"), T.id).limit(bindparam("limit"))
     # PostgreSQL: ids and points from the covering GiST index (an index-only scan

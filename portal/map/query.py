@@ -94,6 +94,24 @@ def rtree_for(filters: TicketFilter):
     return RTREE_OPEN if filters.open_only else RTREE_ALL
 
 
+def through_rtree(query: Select, filters: TicketFilter, box) -> Select:
+    """SQLite: the query's tickets found by the R*Tree's overlap with ``box`` (west,
+    south, east, north: values or bind parameters). The tree keeps 32-bit bounds
+    rounded outwards, so a caller wanting exact bounds tests the coordinates too."""
+    west, south, east, north = box
+    tree = rtree_for(filters)
+    return (
+        query.select_from(tree)
+        .join(Ticket.__table__, T.id == tree.c.id)
+        .where(
+            tree.c.max_lat >= south,
+            tree.c.min_lat <= north,
+            tree.c.max_lon >= west,
+            tree.c.min_lon <= east,
+        )
+    )
+
+
 def unindexed(col):
     """SQLite: the column behind a unary ``+``, which no index can serve, so the
     planner keeps the R*Tree as the outer loop (measured at a million tickets: the

@@ -22,11 +22,10 @@ from portal.map.query import (
     distance,
     filtered,
     iso_utc,
-    rtree_for,
+    through_rtree,
     unindexed,
     utc_time,
 )
-from portal.tickets.models import Ticket
 
 __all__ = [
     "EARTH_RADIUS",
@@ -53,21 +52,11 @@ def _box_query(dialect: str, filters: TicketFilter) -> Select:
     west, south, east, north = (bindparam(name, type_=Float) for name in "wsen")
     query = select(*SUMMARY_COLUMNS)
     if dialect == "sqlite":
-        tree = rtree_for(filters)
-        # The R*Tree keeps 32-bit bounds rounded outwards: test overlap, then the
-        # exact coordinates (a point's rounded bounds only narrow the search). The
-        # exact test and the filters go behind unary "+" so the R*Tree drives.
-        query = (
-            query.select_from(tree)
-            .join(Ticket.__table__, T.id == tree.c.id)
-            .where(
-                tree.c.max_lat >= south,
-                tree.c.min_lat <= north,
-                tree.c.max_lon >= west,
-                tree.c.min_lon <= east,
-                unindexed(T.lat).between(south, north),
-                unindexed(T.lon).between(west, east),
-            )
+        # Overlap first, then the exact coordinates (a point's rounded bounds only
+        # narrow the search), behind unary "+" with the filters so the R*Tree drives.
+        query = through_rtree(query, filters, (west, south, east, north)).where(
+            unindexed(T.lat).between(south, north),
+            unindexed(T.lon).between(west, east),
         )
         query = filtered(query, filters, rtree=True)
     else:
