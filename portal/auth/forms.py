@@ -13,13 +13,18 @@ def _at_most(n: int) -> Length:
     return Length(max=n, message=_l("Use at most %(n)s characters.", n=f"{n:,}"))
 
 
-def _email(check_format: bool = False) -> EmailField:
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _email(check_format: bool = False, label=None) -> EmailField:
     validators = [_required, _at_most(254)]
     if check_format:  # sign-in must not hint at anything, so only registration checks
         validators.append(
             Email(message=_l("Enter a valid email address, like name@example.org."))
         )
-    return EmailField(_l("Email"), validators=validators)
+    # Phones' keyboards add a space after a suggested address: it is not a mistake.
+    return EmailField(label or _l("Email"), validators=validators, filters=[_strip])
 
 
 def _password(label, new: bool = False) -> PasswordField:
@@ -76,6 +81,17 @@ class LoginForm(FlaskForm):
 class ChangePasswordForm(FlaskForm):
     current_password = _password(_l("Current password"))
     new_password = _password(_l("New password (at least 10 characters)"), new=True)
+
+
+class ChangeEmailForm(FlaskForm):
+    new_email = _email(check_format=True, label=_l("New email address"))
+    current_password = _password(_l("Current password"))
+
+    def __init__(self, *args, **kwargs):
+        # Its fields share the profile page with the password form's: prefixed
+        # ("email-current_password"), their ids and names stay apart.
+        kwargs.setdefault("prefix", "email")
+        super().__init__(*args, **kwargs)
 
 
 class TokenForm(FlaskForm):

@@ -1,32 +1,47 @@
-"""Emailed links that finish a sign-up or reset a password, alike for any address."""
+"""Emailed links that finish a sign-up, reset a password or confirm a new address,
+each answering alike whether an account has the address or not.
 
-import hashlib
-import hmac
-import logging
+Verification: with a mail server set, an account exists only once the link mailed to
+its address is followed (the password is chosen behind it), so every account made
+by sign-up has proved its address and there is no unverified account to limit. A
+new address proves itself the same way before it replaces the old one. Without a
+mail server (the demo) nothing can prove who owns an address: sign-up is immediate,
+a change of address takes effect at once, a taken address is said to be taken, and
+there is no reset. Accounts an administrator makes (``portal users create``) are
+trusted as made.
+
+Links are signed and salted per purpose (itsdangerous) and expire after the hours
+below. Reset and change links carry a fingerprint of the account's address and
+password hash, so each works once: using it changes one of them, and any other
+change of password or address meanwhile kills it too.
+"""
+
 from dataclasses import dataclass
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
-from flask_mail import Message
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from portal.areas import services as areas
 from portal.areas.models import Area
-from portal.auth import services
+from portal.auth import services, signed
+from portal.auth.mails import (
+    AccountMail,
+    Action,
+    link,
+    portal_name,
+    send,
+    sign_in_or_reset,
+    works_once_until,
+)
 from portal.auth.models import User
-from portal.errors import NotFound, PortalError
-from portal.extensions import mail
 from portal.sockets import close_user_sockets
-
-log = logging.getLogger(__name__)
 
 SIGNUP_HOURS = 24
 RESET_HOURS = 1
+EMAIL_CHANGE_HOURS = 24
 
-
-class MailUnavailable(PortalError):
-    status = 503
-    code = "mail_unavailable"
+# The salts (see signed.serializer).
+SIGNUP, RESET, EMAIL_CHANGE = "signup", "reset", "email-change"
 
 
 @dataclass
@@ -37,40 +52,12 @@ class Signup:
 
 
 def confirms_by_mail() -> bool:
-    """Whether sign-ups and resets go through email: only when a mail server is set.
-
-    Without one (the demo) nothing can prove who owns an address, so an account is
-    made and signed in at once, and a taken address is said to be taken.
-    """
+    """Whether sign-ups, resets and changes of address go through email: only when a
+    mail server is set (see the module's docstring)."""
     return bool(current_app.config.get("MAIL_SERVER"))
 
 
-def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=purpose)
-
-
-def _link(endpoint: str, **values) -> str:
-    # PUBLIC_URL when set: a forged Host header must not make the portal mail a
-    # link to someone else's site, carrying a token that works here.
-    base = current_app.config.get("PUBLIC_URL")
-    if base:
-        return base.rstrip("/") + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
-
-
-def _send(to: str, subject: str, body: str) -> None:
-    """:raises MailUnavailable: the mail server did not take the message."""
-    try:
-        mail.send(Message(subject=subject, recipients=[to], body=body))
-    except Exception:
-        log.exception("mail to an account holder could not be sent")
-        raise MailUnavailable(
-            _("We could not send the email just now. Please try again in a while.")
-        ) from None
-
-
-def _portal() -> str:
-    return _("the %(city)s neighborhood portal", city=current_app.config["CITY_NAME"])
+# --- sign-up ---
 
 
 def start_signup(display_name: str, email: str, area: Area) -> str:
@@ -86,41 +73,49 @@ def start_signup(display_name: str, email: str, area: Area) -> str:
     display_name = services.check_display_name(display_name)
     email = services.normalize_email(email)
     if services.find_user(email) is not None:
-        _send(
-            email,
-            _("Someone tried to create an account with your email"),
-            _(
-                "Someone, perhaps you, tried to create an account on %(portal)s "
-                "with this address. It has an account already, so nothing "
-                "changed.\n\nSign in: %(login)s\nForgot your password? Choose a "
-                "new one: %(reset)s\n\nIf it was not you, ignore this message.",
-                portal=_portal(),
-                login=_link("auth.login"),
-                reset=_link("auth.forgot_password"),
-            ),
-        )
+        send(email, _tried_signup())
         return email
-    token = _serializer("signup").dumps(
+    token = signed.serializer(SIGNUP).dumps(
         {"email": email, "name": display_name, "area": area.slug}
     )
-    _send(
-        email,
-        _("Finish creating your account"),
-        _(
-            "To finish creating your account on %(portal)s, follow this link "
-            "within %(hours)s hours and choose a password:\n%(link)s\n\nIf you did "
-            "not ask for an account, ignore this message: none is made without it.",
-            portal=_portal(),
-            hours=SIGNUP_HOURS,
-            link=_link("auth.finish_registration", token=token),
-        ),
+    message = AccountMail(
+        subject=_("Finish creating your account"),
+        paragraphs=[
+            _(
+                "To finish creating your account on %(portal)s, follow this link "
+                "and choose a password.",
+                portal=portal_name(),
+            )
+        ],
+        actions=[
+            Action(
+                _("Choose your password"), link("auth.finish_registration", token=token)
+            )
+        ],
+        after=[
+            works_once_until(SIGNUP_HOURS),
+            _(
+                "If you did not ask for an account, ignore this message: none is "
+                "made without it."
+            ),
+        ],
     )
+    send(email, message)
     return email
 
 
-def _expired() -> NotFound:
-    return NotFound(
-        _("This link is not valid, has expired or was used already."), "token"
+def _tried_signup() -> AccountMail:
+    return AccountMail(
+        subject=_("Someone tried to create an account with your email"),
+        paragraphs=[
+            _(
+                "Someone, perhaps you, tried to create an account on %(portal)s with "
+                "this address. It has an account already, so nothing changed.",
+                portal=portal_name(),
+            )
+        ],
+        actions=sign_in_or_reset(),
+        after=[_("If it was not you, ignore this message.")],
     )
 
 
@@ -129,11 +124,11 @@ def signup_for(token: str) -> Signup:
 
     :raises NotFound: the link is forged, damaged or older than a day.
     """
+    data = signed.read(SIGNUP, token, SIGNUP_HOURS)
     try:
-        data = _serializer("signup").loads(token, max_age=SIGNUP_HOURS * 3600)
-        return Signup(data["email"], data["name"], data["area"])
-    except (BadSignature, KeyError, TypeError):
-        raise _expired() from None
+        return Signup(str(data["email"]), str(data["name"]), str(data["area"]))
+    except KeyError:
+        raise signed.invalid() from None
 
 
 def finish_signup(token: str, password: str) -> User:
@@ -149,10 +144,7 @@ def finish_signup(token: str, password: str) -> User:
     return services.register_user(signup.display_name, signup.email, password, area)
 
 
-def _fingerprint(user: User) -> str:
-    # Changes with the password, so a reset link works once and dies with the next
-    # change; the hash itself never leaves the database.
-    return hashlib.sha256(("reset:" + user.password_hash).encode()).hexdigest()[:32]
+# --- forgotten password ---
 
 
 def start_reset(email: str) -> str:
@@ -166,58 +158,59 @@ def start_reset(email: str) -> str:
     email = services.normalize_email(email)
     user = services.find_user(email)
     if user is None:
-        _send(
-            email,
-            _("Password reset requested"),
-            _(
-                "Someone, perhaps you, asked to reset the password of an account on "
-                "%(portal)s with this address, but no account uses it. To create "
-                "one: %(register)s\n\nIf it was not you, ignore this message.",
-                portal=_portal(),
-                register=_link("auth.register"),
-            ),
+        message = AccountMail(
+            subject=_("Password reset requested"),
+            paragraphs=[
+                _(
+                    "Someone, perhaps you, asked to reset the password of an account "
+                    "on %(portal)s with this address, but no account uses it.",
+                    portal=portal_name(),
+                )
+            ],
+            actions=[Action(_("Create an account"), link("auth.register"))],
+            after=[_("If it was not you, ignore this message.")],
         )
+        send(email, message)
         return email
-    token = _serializer("reset").dumps({"email": email, "was": _fingerprint(user)})
-    _send(
-        email,
-        _("Choose a new password"),
-        _(
-            "To choose a new password for your account on %(portal)s, follow this "
-            "link within an hour:\n%(link)s\n\nIf you did not ask, ignore this "
-            "message: your password stays as it is.",
-            portal=_portal(),
-            link=_link("auth.reset_password", token=token),
-        ),
+    token = signed.token_for(RESET, user)
+    message = AccountMail(
+        subject=_("Choose a new password"),
+        paragraphs=[
+            _(
+                "To choose a new password for your account on %(portal)s, follow "
+                "this link.",
+                portal=portal_name(),
+            )
+        ],
+        actions=[
+            Action(_("Choose a new password"), link("auth.reset_password", token=token))
+        ],
+        after=[
+            works_once_until(RESET_HOURS),
+            _("If you did not ask, ignore this message: your password stays as it is."),
+        ],
     )
+    send(email, message)
     return email
 
 
 def user_to_reset(token: str) -> User:
     """The account a reset link is for.
 
-    :raises NotFound: forged, older than an hour, or the password changed since
-        (the link was used).
+    :raises NotFound: forged, older than an hour, or the password or the address
+        changed since (the link was used).
     """
-    try:
-        data = _serializer("reset").loads(token, max_age=RESET_HOURS * 3600)
-        email, was = data["email"], data["was"]
-    except (BadSignature, KeyError, TypeError):
-        raise _expired() from None
-    user = services.find_user(email)
-    if user is None or not hmac.compare_digest(str(was), _fingerprint(user)):
-        raise _expired()
-    return user
+    return signed.account_for(signed.read(RESET, token, RESET_HOURS), RESET)
 
 
 def finish_reset(token: str, password: str) -> User:
-    """Set the new password a reset link allows, ending every session and socket
-    of the account (whoever knew the old password is out).
+    """Set the new password a reset link allows, ending every session, API token and
+    socket of the account (whoever knew the old password is out).
 
     :raises NotFound: the link is not valid (see ``user_to_reset``).
     :raises ValidationFailed: the password breaks the rules.
     """
     user = user_to_reset(token)
-    services.set_password(user, password)
-    close_user_sockets(user.id)
+    services.reset_password(user, password)
+    close_user_sockets(user.id)  # every socket joined the user's room, tokens' too
     return user

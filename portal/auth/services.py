@@ -8,7 +8,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -50,18 +50,18 @@ def _hash_password(password: str) -> str:
     )
 
 
-def normalize_email(email: str) -> str:
+def normalize_email(email: str, field: str = "email") -> str:
     """The address in the one form accounts are stored under (lower case).
 
-    :raises ValidationFailed: not a syntactically valid address (field ``email``)."""
+    :raises ValidationFailed: not a syntactically valid address (naming ``field``)."""
     email = (email or "").strip()
     if not email:
-        raise ValidationFailed(_("Enter your email address."), field="email")
+        raise ValidationFailed(_("Enter your email address."), field=field)
     try:
         checked = validate_email(email, check_deliverability=False)
     except EmailNotValidError:
         raise ValidationFailed(
-            _("Enter a valid email address, like name@example.org."), field="email"
+            _("Enter a valid email address, like name@example.org."), field=field
         ) from None
     return checked.normalized.lower()
 
@@ -217,28 +217,47 @@ def end_all_sessions(user: User, keep_key: str | None = None) -> int:
     return count
 
 
+def check_current_password(user: User, password: str) -> None:
+    """What a signed-in person confirms before a change to how the account is reached.
+
+    :raises ValidationFailed: not the account's password (field ``current_password``).
+    """
+    if not check_password_hash(user.password_hash, (password or "")[:MAX_PASSWORD]):
+        raise ValidationFailed(
+            _("Your current password is not right."), "current_password"
+        )
+
+
 def change_password(user: User, current: str, new: str) -> None:
     """Set a new password and sign out the user's other sessions.
 
     :raises ValidationFailed: the current password is wrong, or the new one breaks the
     rules.
     """
-    if not check_password_hash(user.password_hash, (current or "")[:MAX_PASSWORD]):
-        raise ValidationFailed(
-            _("Your current password is not right."), "current_password"
-        )
+    check_current_password(user, current)
     check_password_rules(new, field="new_password")
     user.password_hash = _hash_password(new)
     db.session.commit()
     end_all_sessions(user, keep_key=user.session_key)
 
 
-def set_password(user: User, password: str) -> None:
-    """Administrative reset: new password, every session ended."""
+def reset_password(user: User, password: str) -> None:
+    """A forgotten password replaced: every session ended and every API token
+    revoked, in one commit. Whoever held the old password could have signed in
+    or minted a token with it; neither outlives the reset. (Closing the sockets
+    is the caller's, after this commit.)
+
+    :raises ValidationFailed: the password breaks the rules.
+    """
     check_password_rules(password)
     user.password_hash = _hash_password(password)
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
     db.session.commit()
-    end_all_sessions(user)
 
 
 def get_user_by_email(email: str) -> User:

@@ -1,5 +1,5 @@
-"""Account pages: register, sign in and out, forgotten and changed passwords, API
-tokens."""
+"""Account pages: register, sign in and out, forgotten and changed passwords, change
+of email address, API tokens."""
 
 from urllib.parse import urlsplit
 
@@ -8,6 +8,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -18,8 +19,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.areas import services as areas
-from portal.auth import links, services
+from portal.auth import email_change, limits, links, services
 from portal.auth.forms import (
+    ChangeEmailForm,
     ChangePasswordForm,
     ChoosePasswordForm,
     ConfirmForm,
@@ -34,6 +36,7 @@ from portal.extensions import limiter
 from portal.sockets import close_login_sockets
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
+bp.record_once(limits.set_defaults)
 
 
 def safe_next_url(target: str | None) -> str | None:
@@ -84,10 +87,6 @@ def _field_error(form, error: PortalError):
             flash(message, "error")
 
 
-def _register_limit():
-    return current_app.config["REGISTER_LIMIT_PER_ADDRESS"]
-
-
 def _mail_limit_message():
     return _("Too many requests from here. Please try again later.")
 
@@ -103,11 +102,10 @@ def _check_email_page(email: str, purpose: str):
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(
-    _register_limit,
-    methods=["POST"],
-    error_message=lambda: _("Too many new accounts from here. Please try again later."),
+@limits.per_address(
+    lambda: _("Too many new accounts from here. Please try again later.")
 )
+@limits.per_recipient("email")
 def register():
     # With mail, a new address and a taken one both answer "check your inbox" (200,
     # the same page) after one email each; the account is made behind the link.
@@ -165,8 +163,8 @@ def _with_mail():
 
 
 @bp.route("/reset", methods=["GET", "POST"])
-# Each request mails someone, as a sign-up does: the same budget per address.
-@limiter.limit(_register_limit, methods=["POST"], error_message=_mail_limit_message)
+@limits.per_address(_mail_limit_message)
+@limits.per_recipient("email")
 def forgot_password():
     _with_mail()
     form = ForgotPasswordForm()
@@ -194,7 +192,12 @@ def reset_password(token: str):
         else:
             if user.is_active:  # a suspended one: the sign-in page says until when
                 _start(user)
-            flash(_("Your password is changed. Every other session was signed out."))
+            flash(
+                _(
+                    "Your password is changed. Every other session was signed out "
+                    "and your API tokens were revoked: make new ones for scripts."
+                )
+            )
             return redirect(url_for("home.index" if user.is_active else "auth.login"))
     status = 400 if request.method == "POST" else 200
     page = render_template(
@@ -263,11 +266,15 @@ def profile():
     return _render_profile()
 
 
-def _render_profile(password_form=None, token_form=None, new_token=None, status=200):
+def _render_profile(
+    password_form=None, token_form=None, email_form=None, new_token=None, status=200
+):
     return (
         render_template(
             "auth/profile.html",
             password_form=password_form or ChangePasswordForm(formdata=None),
+            email_form=email_form or ChangeEmailForm(formdata=None),
+            by_mail=links.confirms_by_mail(),
             token_form=token_form or TokenForm(formdata=None),
             confirm_form=ConfirmForm(),
             tokens=services.list_tokens(current_user),
@@ -277,7 +284,22 @@ def _render_profile(password_form=None, token_form=None, new_token=None, status=
     )
 
 
+def _wrong_password(_response) -> bool:
+    return g.get("wrong_password", False)
+
+
+def _password_error(form, error: PortalError) -> None:
+    g.wrong_password = "current_password" in error.fields
+    _field_error(form, error)
+
+
 @bp.post("/password")
+# Guessing a password here is guessing it at sign-in: the same budget per account.
+@limits.per_account(
+    "LOGIN_LIMIT_PER_ACCOUNT",
+    lambda: _("Too many attempts for this account. Wait 10 minutes, then try again."),
+    deduct_when=_wrong_password,
+)
 @login_required
 def change_password():
     form = ChangePasswordForm()
@@ -287,11 +309,59 @@ def change_password():
                 current_user, form.current_password.data, form.new_password.data
             )
         except PortalError as error:
-            _field_error(form, error)
+            _password_error(form, error)
         else:
             flash(_("Your password is changed. Your other sessions were signed out."))
             return redirect(url_for("auth.profile"))
     return _render_profile(password_form=form, status=400)
+
+
+@bp.post("/email")
+@limits.per_address(_mail_limit_message)
+@limits.per_account(
+    "EMAIL_CHANGE_LIMIT_PER_ACCOUNT",
+    lambda: _("Too many changes of address asked for. Please try again in an hour."),
+)
+@limits.per_recipient("email-new_email")
+@login_required
+def change_email():
+    # With mail, a free address and a taken one both answer "check your inbox" (200,
+    # the same page) after one email each; the address changes behind the link.
+    form = ChangeEmailForm()
+    if form.validate_on_submit():
+        new, password = form.new_email.data, form.current_password.data
+        try:
+            if links.confirms_by_mail():
+                email = email_change.start_email_change(current_user, password, new)
+                return _check_email_page(email, "email")
+            email = email_change.change_email(current_user, password, new)
+        except PortalError as error:
+            _field_error(form, error)
+        else:
+            flash(_("Your email address is now %(email)s.", email=email))
+            return redirect(url_for("auth.profile"))
+    return _render_profile(email_form=form, status=400)
+
+
+@bp.route("/email/<token>", methods=["GET", "POST"])
+@login_required  # the link proves the address; signing in proves the account
+def confirm_email(token: str):
+    change = email_change.email_change_for(token, current_user)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        email_change.finish_email_change(token, current_user)
+        flash(
+            _(
+                "Your email address is now %(email)s: sign in with it from now on.",
+                email=change.new_email,
+            )
+        )
+        return redirect(url_for("auth.profile"))
+    status = 400 if request.method == "POST" else 200
+    page = render_template(
+        "auth/confirm_email.html", form=form, new_email=change.new_email
+    )
+    return page, status
 
 
 @bp.post("/tokens")

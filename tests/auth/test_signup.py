@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from portal.auth import links, services
 from portal.auth.models import User
 from portal.extensions import db, mail
+from tests.auth.inbox import link as mailed_link
 from tests.conftest import CSRF_RE, PASSWORD, csrf_token
 from tests.mailbox import free_port
 
@@ -76,7 +77,7 @@ def test_a_new_and_a_taken_address_get_the_same_answer(client, mail_on, taken):
 def test_the_link_finishes_the_sign_up_once(client, mail_on, make_area):
     make_area()
     register(client, "new@example.org", display_name="Nia")
-    link = mail_on.link("new@example.org", "/auth/register/")
+    link = mailed_link(mail_on, "new@example.org", "/auth/register/")
     form = client.get(link)
     assert form.status_code == 200 and "new@example.org" in form.get_data(True)
     short = client.post(link, data={"password": "short", "csrf_token": csrf(form)})
@@ -97,7 +98,7 @@ def csrf(response) -> str:
 def test_a_forged_or_expired_link_is_refused(client, mail_on, make_area, monkeypatch):
     make_area()
     register(client, "new@example.org")
-    link = mail_on.link("new@example.org", "/auth/register/")
+    link = mailed_link(mail_on, "new@example.org", "/auth/register/")
     assert client.get(link[:-3] + "xyz").status_code == 404
     monkeypatch.setattr(links, "SIGNUP_HOURS", -1)
     assert client.get(link).status_code == 404
@@ -172,7 +173,7 @@ def test_reset_answers_the_same_for_any_address(client, mail_on, taken):
     same_page(known, unknown, "old@example.org", "nobody@example.org")
     [note] = mail_on.to("nobody@example.org")
     assert "no account uses it" in note and "/auth/register" in note
-    assert mail_on.link("old@example.org", "/auth/reset/")
+    assert mailed_link(mail_on, "old@example.org", "/auth/reset/")
 
 
 def test_a_reset_link_sets_a_new_password_once_and_ends_sessions(
@@ -180,7 +181,7 @@ def test_a_reset_link_sets_a_new_password_once_and_ends_sessions(
 ):
     other_session = services.start_session(taken)
     ask_reset(client, "old@example.org")
-    link = mail_on.link("old@example.org", "/auth/reset/")
+    link = mailed_link(mail_on, "old@example.org", "/auth/reset/")
     form = client.get(link)
     assert form.status_code == 200
     new = "a brand new password"
@@ -190,3 +191,123 @@ def test_a_reset_link_sets_a_new_password_once_and_ends_sessions(
     assert services.load_session(other_session) is None
     assert services.authenticate("old@example.org", new) == taken
     assert client.get(link).status_code == 404  # the password changed: link dead
+
+
+def test_a_used_reset_link_is_refused_with_words(client, mail_on, taken):
+    ask_reset(client, "old@example.org")
+    link = mailed_link(mail_on, "old@example.org", "/auth/reset/")
+    form = client.get(link)
+    new = {"password": "a brand new password", "csrf_token": csrf(form)}
+    assert client.post(link, data=new).status_code == 302
+    again = {"password": "yet another password", "csrf_token": csrf_token(client, "/")}
+    for answer in (client.get(link), client.post(link, data=again)):
+        assert answer.status_code == 404
+        assert "used already" in answer.get_data(as_text=True)
+    assert services.authenticate("old@example.org", "a brand new password") == taken
+
+
+def test_an_expired_reset_link_is_refused_with_words(app, client, mail_on, taken):
+    ask_reset(client, "old@example.org")
+    link = mailed_link(mail_on, "old@example.org", "/auth/reset/")
+    late = signed_ago(app, link, links.RESET, links.RESET_HOURS * 3600 + 60)
+    refused = client.get(late)
+    assert refused.status_code == 404
+    assert "expired" in refused.get_data(as_text=True)
+    # The same payload signed a minute inside the hour still works: only age differs.
+    fresh = signed_ago(app, link, links.RESET, links.RESET_HOURS * 3600 - 60)
+    assert client.get(fresh).status_code == 200
+
+
+def signed_ago(app, path: str, salt: str, seconds: int) -> str:
+    """The same link, signed ``seconds`` ago (itsdangerous, no waiting)."""
+    from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+    head, token = path.rsplit("/", 1)
+    secret = app.config["SECRET_KEY"]
+    payload = URLSafeTimedSerializer(secret, salt=salt).loads(token)
+
+    class Then(TimestampSigner):
+        def get_timestamp(self):
+            return int(time.time()) - seconds
+
+    return (
+        head
+        + "/"
+        + URLSafeTimedSerializer(secret, salt=salt, signer=Then).dumps(payload)
+    )
+
+
+def test_a_reset_ends_every_way_in(app, client, mail_on, taken):
+    """Sessions, sockets and API tokens: whoever knew the old password could have
+    opened any of them, and none outlives the reset."""
+    from tests.test_sockets import Tab
+
+    laptop = app.test_client()
+    token = csrf_token(laptop)
+    laptop.post(
+        "/auth/login",
+        data={"email": "old@example.org", "password": PASSWORD, "csrf_token": token},
+    )
+    _token, secret = services.create_token(taken, "script")
+    page = Tab(app, flask_test_client=laptop)
+    script = Tab(app, headers={"Authorization": f"Bearer {secret}"})
+    assert page.connected() and script.connected()
+    ask_reset(client, "old@example.org")
+    link = mailed_link(mail_on, "old@example.org", "/auth/reset/")
+    form = client.get(link)
+    done = client.post(
+        link, data={"password": "a brand new password", "csrf_token": csrf(form)}
+    )
+    assert "API tokens were revoked" in client.get(done.headers["Location"]).get_data(
+        True
+    )
+    assert not page.connected() and not script.connected()
+    assert laptop.get("/auth/profile").status_code == 302  # to sign in again
+    api = app.test_client().get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert api.status_code == 401
+    assert "Olga" in client.get("/").get_data(as_text=True)  # the resetter is in
+
+
+def test_sign_up_and_reset_are_limited_per_client_with_words(make_app, make_area):
+    app = make_app(REGISTER_LIMIT_PER_ADDRESS="2 per hour")
+    with app.app_context():
+        make_area()
+        client = app.test_client()
+        signups = [register(client, f"n{n}@example.org").status_code for n in range(3)]
+        assert signups == [400, 400, 429]  # no mail server: a password is asked
+        assert "Too many new accounts from here" in register(
+            client, "z@example.org"
+        ).get_data(True)
+        app.config["MAIL_SERVER"] = "127.0.0.1"  # /auth/reset exists only with mail
+        resets = []
+        for _ in range(3):
+            answer = ask_reset(client, "not an address")
+            resets.append(answer.status_code)
+        assert resets == [400, 400, 429]
+        assert "Too many requests from here" in answer.get_data(as_text=True)
+        assert int(answer.headers["Retry-After"]) > 0
+
+
+def test_mails_to_one_address_are_limited_alike_for_any_address(make_app, taken, inbox):
+    app = make_app(
+        MAIL_LIMIT_PER_RECIPIENT="2 per hour", REGISTER_LIMIT_PER_ADDRESS="100 per hour"
+    )
+    with app.app_context():
+        app.config.update(
+            MAIL_SERVER="127.0.0.1",
+            MAIL_PORT=inbox.port,
+            MAIL_DEFAULT_SENDER="portal@example.org",
+        )
+        mail.init_app(app)
+        client = app.test_client()
+        for email in ("old@example.org", "nobody@example.org"):
+            answers = [
+                register(client, email).status_code,
+                ask_reset(client, email).status_code,
+            ]
+            over = register(client, email)
+            assert answers == [200, 200] and over.status_code == 429
+            assert "Too many emails were sent to this address" in over.get_data(True)
+        assert len(inbox.messages) == 4

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from portal.auth import services
 from portal.auth.models import LoginSession, User
 from portal.extensions import db
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, AuthActions, csrf_token
 
 
 def users():
@@ -271,6 +271,37 @@ def test_change_password_page(client, auth, make_user):
     assert good.status_code == 302
     auth.logout()
     assert auth.login(user.email, "another long one").status_code == 302
+
+
+def test_guessing_the_current_password_is_limited_per_account(make_app, make_user):
+    """The password form answers whether a password is right, as sign-in does: the
+    same budget of wrong guesses per account (a stolen session cannot try more)."""
+    app = make_app(LOGIN_LIMIT_PER_ACCOUNT="2 per 10 minutes")
+    with app.app_context():
+        client = app.test_client()
+        user = make_user()
+        AuthActions(client).login(user.email)
+
+        def change(current, new="another long one"):
+            token = csrf_token(client, "/auth/profile")
+            return client.post(
+                "/auth/password",
+                data={
+                    "current_password": current,
+                    "new_password": new,
+                    "csrf_token": token,
+                },
+            )
+
+        assert change(PASSWORD, "short").status_code == 400  # not a guess: not counted
+        assert [
+            change("wrong guess 1").status_code,
+            change("wrong guess 2").status_code,
+        ] == [400, 400]
+        over = change(PASSWORD)
+        assert over.status_code == 429
+        assert "Too many attempts for this account" in over.get_data(as_text=True)
+        assert services.authenticate(user.email, PASSWORD) == user  # unchanged
 
 
 def test_tokens_created_shown_once_and_revoked_on_the_profile(client, auth, make_user):
