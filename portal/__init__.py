@@ -127,6 +127,7 @@ def register_models() -> None:
     import portal.health  # noqa: F401
     import portal.liaisons.models  # noqa: F401
     import portal.map.models  # noqa: F401
+    import portal.notifications.models  # noqa: F401
     import portal.tickets.app_keys  # noqa: F401
     import portal.tickets.models  # noqa: F401
 
@@ -146,6 +147,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.liaisons.batch_views import bp as batches_bp
     from portal.liaisons.views import bp as liaisons_bp
     from portal.map.views import bp as map_bp
+    from portal.notifications.views import bp as notifications_bp
     from portal.tickets.admin_views import bp as city_admin_bp
     from portal.tickets.open311 import bp as open311_bp
     from portal.tickets.services import event_recorded
@@ -163,6 +165,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(liaisons_bp)
     app.register_blueprint(batches_bp)
     app.register_blueprint(events_bp)
+    app.register_blueprint(notifications_bp)
     init_health(app)
     event_recorded.connect(on_ticket_event)
     init_api(app)
@@ -190,6 +193,8 @@ def register_sockets(app: Flask) -> None:
     from portal.liaisons.notify import on_tickets_announced
     from portal.liaisons.sockets import BatchesNamespace
     from portal.map.sockets import MapNamespace
+    from portal.notifications.notify import NAMESPACE as NOTIFICATIONS
+    from portal.notifications.sockets import NotificationsNamespace
     from portal.sockets import PortalNamespace, init_socket_limits
     from portal.tickets.notify import tickets_announced
 
@@ -199,6 +204,7 @@ def register_sockets(app: Flask) -> None:
     socketio.on_namespace(ForumsNamespace("/forums"))
     socketio.on_namespace(BatchesNamespace("/batches"))
     socketio.on_namespace(EventsNamespace("/events"))
+    socketio.on_namespace(NotificationsNamespace(NOTIFICATIONS))
     tickets_announced.connect(on_tickets_announced)
 
 
@@ -235,6 +241,9 @@ def register_template_context(app: Flask) -> None:
     from flask_babel import get_locale
 
     from portal.auth.forms import ConfirmForm
+    from portal.notifications.views import bell_context
+
+    app.context_processor(bell_context)
 
     @app.context_processor
     def _layout_context():

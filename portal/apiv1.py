@@ -173,6 +173,7 @@ def init_api(app: Flask) -> None:
     from portal.forums.moderation_api import blp as moderation_blp
     from portal.liaisons.api import blp as liaisons_blp
     from portal.map.api import blp as map_blp
+    from portal.notifications.api import blp as notifications_blp
     from portal.tickets.api import blp as tickets_blp
     from portal.tickets.services_api import blp as services_blp
 
@@ -209,6 +210,7 @@ def init_api(app: Flask) -> None:
         (moderation_blp, "/api/v1/moderation"),
         (liaisons_blp, "/api/v1"),
         (events_blp, "/api/v1/events"),
+        (notifications_blp, "/api/v1/notifications"),
     )
     for blueprint, prefix in mounted:
         api.register_blueprint(blueprint, url_prefix=prefix)

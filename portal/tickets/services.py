@@ -13,6 +13,7 @@ from portal.auth.services import has_role
 from portal.dbtypes import utcnow
 from portal.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from portal.extensions import db
+from portal.tickets import hearing
 from portal.tickets.models import (
     CityService,
     Ticket,
@@ -90,6 +91,7 @@ def record(ticket: Ticket, kind: str, source: str, notes=None, old=None, new=Non
     )
     ticket.events.append(event)
     event_recorded.send(ticket, event=event)
+    hearing.recorded(ticket, event)
     return event
 
 
@@ -143,6 +145,7 @@ def queue_ticket(
     )
     db.session.add(ticket)
     record(ticket, "filed", "sender", new="queued")
+    hearing.announce_new(ticket)
     if commit:
         db.session.commit()
     return ticket

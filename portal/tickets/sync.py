@@ -16,7 +16,7 @@ from portal.areas.services import Locator
 from portal.cityapi.types import ServiceRequest
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.tickets import notify
+from portal.tickets import hearing, notify
 from portal.tickets.models import SyncState, Ticket
 from portal.tickets.services import record, ref_in
 
@@ -64,6 +64,7 @@ def apply_update(
     create: bool = True,
     known=None,
     find_area=None,
+    announce: bool = True,
 ):
     """Apply a city record to its ticket; answer (ticket, "created"|"updated") or None.
 
@@ -71,6 +72,8 @@ def apply_update(
     :param known: the tickets already loaded for this page, by city id.
     :param find_area: an areas.services.Locator (one is made when not given). A new
         ticket is made only for a record inside an area (or anywhere, with no areas).
+    :param announce: a new open ticket is news to whoever watches its place (not
+        on the first import of the city's open requests).
     """
     if known is not None:
         ticket = known.get(request.service_request_id)
@@ -107,6 +110,8 @@ def apply_update(
         )
         db.session.add(ticket)
         record(ticket, "status", source, notes=request.status_notes, new=request.status)
+        if announce and ticket.status == "open":
+            hearing.announce_new(ticket)
         return ticket, "created"
     incoming = request.updated_datetime
     if incoming is None or (
@@ -144,6 +149,8 @@ def pull_updates(api, budget=None) -> SyncReport:
         overlap = timedelta(seconds=config["CITY_SYNC_OVERLAP"])
         filters["updated_after"] = state.high_water - overlap
     find_area = Locator()
+    # The first pass imports what is open at the city: old news to everyone.
+    announce = state.high_water is not None
     report = SyncReport()
     high_water = state.high_water
     touched: list[Ticket] = []
@@ -160,7 +167,9 @@ def pull_updates(api, budget=None) -> SyncReport:
                 high_water is None or request.updated_datetime > high_water
             ):
                 high_water = request.updated_datetime
-            result = apply_update(request, "sync", known=known, find_area=find_area)
+            result = apply_update(
+                request, "sync", known=known, find_area=find_area, announce=announce
+            )
             if result is None:
                 report.unchanged += 1
                 continue
