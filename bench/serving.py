@@ -8,8 +8,14 @@ with req/s, mean and p99 latency and the portal's ratio to the reference. The
 reference is bench/reference_app.py on the same database. ``--profile`` then samples
 the portal's workers with py-spy under the same load and prints where the time goes.
 
+By default each kind cycles through 500 sampled paths, so answers repeat (as many
+residents looking at the same streets do) and the portal's memo of answers helps.
+``--fresh`` moves every nearby and viewport request to a new random point (up to
+JITTER_METRES from a sampled one, in wrk's Lua): no answer repeats, nothing is
+answered from memory, and the figures are those of the queries themselves.
+
     python -m bench.serving --tickets 1000000 --keep DIR [--db sqlite|postgresql|both]
-        [--rounds 3] [--seconds 10] [--profile]
+        [--rounds 3] [--seconds 10] [--fresh] [--profile]
 """
 
 import argparse
@@ -33,6 +39,9 @@ EXPECTED = {"nearby": 200, "trivial": 401, "ticket": 200, "viewport": 200}
 P99_TARGET_MS = {"nearby": 50}
 WINDOW = (1280, 800)  # pixels of the map at zoom 12
 PATHS_PER_KIND = 500
+JITTER_METRES = 500  # --fresh: how far from a sampled point a request may land
+METRES_PER_DEGREE_LAT = 111_195.0
+COS_LATITUDE = 0.766  # cos(40°): Philadelphia's latitude
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -40,14 +49,15 @@ def window_bbox(lat: float, lon: float, zoom: int) -> str:
     """The degrees a WINDOW-sized Web Mercator map spans around a point."""
     per_pixel = 360.0 / (256 * (1 << zoom))
     half_w = WINDOW[0] * per_pixel / 2
-    half_h = WINDOW[1] * per_pixel * 0.766 / 2  # cos(40°): Philadelphia's latitude
+    half_h = WINDOW[1] * per_pixel * COS_LATITUDE / 2
     return (
         f"{lon - half_w:.6f},{lat - half_h:.6f},{lon + half_w:.6f},{lat + half_h:.6f}"
     )
 
 
-def sample_paths(url: str, count: int) -> dict[str, list[str]]:
-    """The same random paths for both servers: open tickets' points, any ticket."""
+def sample_paths(url: str, count: int) -> tuple[dict[str, list[str]], dict]:
+    """The same random paths for both servers: open tickets' points, any ticket;
+    and the points of the nearby and viewport paths (for ``--fresh``)."""
     engine = create_engine(url)
     with engine.connect() as connection:
         points = connection.execute(
@@ -60,7 +70,7 @@ def sample_paths(url: str, count: int) -> dict[str, list[str]]:
     rng = random.Random(14)
     near = [rng.choice(points) for _ in range(PATHS_PER_KIND)]
     views = [rng.choice(points) for _ in range(PATHS_PER_KIND)]
-    return {
+    paths = {
         "nearby": [
             f"/api/v1/tickets?near={lat},{lon}&radius=1000&limit=100"
             for lat, lon in near
@@ -72,6 +82,7 @@ def sample_paths(url: str, count: int) -> dict[str, list[str]]:
             for lat, lon in views
         ],
     }
+    return paths, {"nearby": near, "viewport": views}
 
 
 def wrk_script(folder: str, kind: str, paths: list[str]) -> str:
@@ -83,6 +94,39 @@ def wrk_script(folder: str, kind: str, paths: list[str]) -> str:
             f"local paths = {{\n{listed}\n}}\nlocal i = 0\n"
             "request = function()\n  i = i % #paths + 1\n"
             '  return wrk.format("GET", paths[i])\nend\n'
+        )
+    return script
+
+
+def fresh_script(folder: str, kind: str, points: list) -> str:
+    """A Lua script that makes wrk ask about a new random point each time: a sampled
+    point moved by up to JITTER_METRES north and east (seeded, so both servers get
+    the same sequence)."""
+    script = os.path.join(folder, f"{kind}-fresh.lua")
+    listed = ",\n".join(f"  {{{lat}, {lon}}}" for lat, lon in points)
+    dlat = JITTER_METRES / METRES_PER_DEGREE_LAT
+    dlon = dlat / COS_LATITUDE
+    if kind == "nearby":
+        path = (
+            'string.format("/api/v1/tickets?near=%.6f,%.6f&radius=1000&limit=100", '
+            "lat, lon)"
+        )
+    else:
+        per_pixel = 360.0 / (256 * (1 << 12))
+        half_w = WINDOW[0] * per_pixel / 2
+        half_h = WINDOW[1] * per_pixel * COS_LATITUDE / 2
+        path = (
+            'string.format("/api/v1/tickets?bbox=%.6f,%.6f,%.6f,%.6f&zoom=12", '
+            f"lon - {half_w!r}, lat - {half_h!r}, lon + {half_w!r}, lat + {half_h!r})"
+        )
+    with open(script, "w") as out:
+        out.write(
+            f"local points = {{\n{listed}\n}}\nmath.randomseed(14)\n"
+            "request = function()\n"
+            "  local p = points[math.random(#points)]\n"
+            f"  local lat = p[1] + (math.random() * 2 - 1) * {dlat!r}\n"
+            f"  local lon = p[2] + (math.random() * 2 - 1) * {dlon!r}\n"
+            f'  return wrk.format("GET", {path})\nend\n'
         )
     return script
 
@@ -290,11 +334,19 @@ def print_profile(outputs: list[str], top: int = 22) -> None:
 
 
 def run(label: str, url: str, folder: str, args) -> None:
+    mode = (
+        f"fresh: every nearby and viewport request a new point (±{JITTER_METRES} m)"
+        if args.fresh
+        else f"repeating: {PATHS_PER_KIND} paths per kind, cycled"
+    )
     print(f"== {label}: {args.tickets:,} tickets, wrk -c {args.connections}, "
-          f"{args.seconds:.0f} s a run")  # fmt: skip
+          f"{args.seconds:.0f} s a run; {mode}")  # fmt: skip
     logs = tempfile.mkdtemp(prefix="bench-serving-logs-")
-    paths = sample_paths(url, args.tickets)
+    paths, points = sample_paths(url, args.tickets)
     scripts = {kind: wrk_script(logs, kind, paths[kind]) for kind in KINDS}
+    if args.fresh:
+        for kind, sampled in points.items():
+            scripts[kind] = fresh_script(logs, kind, sampled)
     redis, redis_url = common.start_redis(os.path.join(logs, "redis"))
     processes = [redis]
     try:
@@ -345,6 +397,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="a new random point for every nearby and viewport request",
+    )
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     if not shutil.which("wrk"):

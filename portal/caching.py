@@ -13,7 +13,9 @@ from flask import current_app, make_response, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from werkzeug.http import is_resource_modified
+from werkzeug.http import generate_etag, is_resource_modified
+
+from portal.memo import Answer, Memo
 
 ROOT = Path(__file__).resolve().parent.parent
 # Stands for the CSP nonce while a page renders; replaced once its ETag is known.
@@ -39,6 +41,17 @@ def _digest(*parts) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
+# What else pages show of a signed-in viewer (the bell's unread count): registered
+# by the packages that show it, so this module imports none of them.
+_VIEWER_FACETS: list = []
+
+
+def register_viewer_facet(facet) -> None:
+    """``facet(user)`` gives a cheap value that pages show of the viewer: a change
+    in it changes the validator of every page made for them."""
+    _VIEWER_FACETS.append(facet)
+
+
 def viewer() -> tuple:
     """Whom a page is rendered for: two users, or a user and anyone signed out,
     never share a validator. A signed-in viewer's is tied to the session's CSRF
@@ -51,7 +64,9 @@ def viewer() -> tuple:
     field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     csrf = hashlib.sha256(session[field].encode()).hexdigest()
     roles = tuple(sorted(user.roles))
-    return ("user", user.id, user.display_name, roles, str(get_locale()), csrf[:16])
+    facets = tuple(facet(user) for facet in _VIEWER_FACETS)
+    who = (user.id, user.display_name, roles, str(get_locale()), csrf[:16])
+    return ("user", *who, facets)
 
 
 def _nonce(etag: str) -> str:
@@ -71,33 +86,73 @@ def _private(response):
     return response
 
 
-def public_conditional(response):
+def public_conditional(response, etag: str | None = None):
     """A public read, the same for everyone: any cache may keep it but must ask
-    again before each use; the ETag is the body's digest."""
+    again before each use; the ETag is the body's digest (``etag``: computed when
+    the body was first made, for a body kept in a memo)."""
     response.cache_control.public = True
     response.cache_control.no_cache = True
-    response.add_etag()
+    if etag is None:
+        response.add_etag()
+    else:
+        response.set_etag(etag)
     return response.make_conditional(request)
 
 
-def private_page(render, *version):
+def memoized_public(memo: Memo | None, key, make_body, mimetype: str):
+    """A public read answered from ``memo`` under ``key`` when it holds it, else
+    made by ``make_body()`` (bytes) and kept. ``key`` must name everything the body
+    depends on, a change stamp read before the data included; None keeps nothing."""
+    kept = memo.get(key) if memo is not None and key is not None else None
+    if kept is None:
+        body = make_body()
+        kept = Answer(body, generate_etag(body), mimetype)
+        if memo is not None and key is not None:
+            memo.put(key, kept)
+    return public_conditional(_bare(kept.body, kept.mimetype), kept.etag)
+
+
+def _bare(body: bytes, mimetype: str):
+    response = current_app.response_class(body)
+    response.mimetype = mimetype
+    return response
+
+
+def private_page(render, *version, memo: Memo | None = None):
     """A page for one viewer, rendered only when its validator changed.
 
     :param render: makes the page (what a view returns).
     :param version: everything the page shows besides the viewer and the URL, as
         cheap values (rows, counts, ids): a change in any of them changes the ETag.
+    :param memo: where pages for viewers signed out are kept by their ETag: they
+        are the same for everyone of one locale, so another's request for the same
+        version is answered without rendering (nonce included: it comes from the
+        ETag, and so matches the CSP header of every answer under that ETag).
     """
     if session.get("_flashes"):
         # A message shown once: this answer is never the copy to reuse.
         return _private(make_response(render()))
-    etag = _digest(deployed(), request.full_path, viewer(), version)
+    seen_by = viewer()
+    etag = _digest(deployed(), request.full_path, seen_by, version)
     request.csp_nonce = _nonce(etag)
     if not is_resource_modified(request.environ, etag=etag):
         response = current_app.response_class()
+    elif memo is not None and seen_by[0] == "anonymous":
+        response = _page_from(memo, ("page", etag), render)
     else:
         response = make_response(render())
     response.set_etag(etag)
     return _private(response).make_conditional(request)
+
+
+def _page_from(memo: Memo, key, render):
+    kept = memo.get(key)
+    if kept is not None:
+        return _bare(kept.body, kept.mimetype)
+    response = make_response(render())
+    if response.status_code == 200 and not response.is_streamed:
+        memo.put(key, Answer(response.get_data(), key[1], response.mimetype))
+    return response
 
 
 def rendered_page(render):

@@ -158,6 +158,9 @@ class Config:
     DATABASE_POOL_SIZE = 10
     DATABASE_MAX_OVERFLOW = 10
     DATABASE_POOL_TIMEOUT = 10.0  # seconds a request waits for a connection, then 503
+    # Each web process keeps public answers (map API, pages for the signed-out) this
+    # many bytes deep, keyed by the database's change stamps; 0 keeps none.
+    ANSWER_MEMO_BYTES = 64 * 1024 * 1024
 
     # flask-smorest: the OpenAPI document of the JSON API v1.
     API_TITLE = "Neighborhood Portal API"

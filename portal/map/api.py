@@ -4,14 +4,14 @@ import math
 
 import marshmallow as ma
 import orjson
-from flask import make_response
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
 from portal.apiv1 import When, Whole
-from portal.caching import public_conditional
-from portal.map import services
+from portal.caching import memoized_public
+from portal.map import services, stamps
 from portal.map.filters import ticket_filter
+from portal.memo import answers
 
 blp = Blueprint(
     "map_api", __name__, description="Tickets on the map (GeoJSON, clustered)."
@@ -142,7 +142,8 @@ def cluster_feature(cluster: dict) -> dict:
 
 
 @blp.get("")
-@blp.arguments(TicketsQuery, location="query")
+# An instance, not the class: webargs would build (deep-copy) a schema per request.
+@blp.arguments(TicketsQuery(), location="query")
 @blp.response(
     200,
     description=(
@@ -158,7 +159,28 @@ def cluster_feature(cluster: dict) -> dict:
 def list_tickets(query):
     """Tickets around a point (nearest first) or in a map viewport (clustered when
     zoomed out)."""
+    # Checked on every request, kept or not: an unknown code or area is still a 422.
     filters = ticket_filter(query)
+    memo = answers()
+    key = None
+    if memo is not None:
+        stamp = stamps.read(stamps.TICKETS)  # before the data: see stamps.read
+        if stamp is not None:
+            key = ("map_api.tickets", stamp, _place(query), filters, query["limit"])
+    return memoized_public(
+        memo, key, lambda: _answer(query, filters), "application/geo+json"
+    )
+
+
+def _place(query: dict) -> tuple:
+    """What locates the answer, normalized (what the answer does not use is left
+    out). Neither Accept nor the locale changes the body: they are not in the key."""
+    if "near" in query:
+        return ("near", *query["near"], query["radius"])
+    return ("bbox", *query["bbox"], query["zoom"])
+
+
+def _answer(query: dict, filters) -> bytes:
     if "near" in query:
         lat, lon = query["near"]
         found = services.nearby(lat, lon, query["radius"], filters, query["limit"])
@@ -172,8 +194,5 @@ def list_tickets(query):
         else:
             features = [cluster_feature(cluster) for cluster in view["clusters"]]
     # orjson: several times faster than json for the hundreds of features of a view.
-    body = orjson.dumps({"type": "FeatureCollection", "features": features})
-    response = make_response(body)
-    response.mimetype = "application/geo+json"
     # The same for every caller (no one's own tickets): shared caches may keep it.
-    return public_conditional(response)
+    return orjson.dumps({"type": "FeatureCollection", "features": features})

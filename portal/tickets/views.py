@@ -2,6 +2,7 @@
 the photos."""
 
 import re
+from functools import lru_cache
 
 from flask import (
     Blueprint,
@@ -17,7 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select
 
 from portal.areas.models import Area
 from portal.auth.models import User
@@ -26,11 +27,13 @@ from portal.caching import private_page
 from portal.errors import PortalError
 from portal.extensions import db, limiter
 from portal.map.page import build_map
+from portal.memo import answers
+from portal.notifications.services import read_on_visit
 from portal.tickets import filing as filing_rules
 from portal.tickets import photos, services
 from portal.tickets.filing import DuplicatesFound, LocationCheck
 from portal.tickets.inputs import filer_key, filing_from_form, filing_limit, photo_url
-from portal.tickets.models import Ticket, TicketEvent, TicketPhoto
+from portal.tickets.models import Ticket, TicketFollow, TicketSupport
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
 PHOTO_NAME = re.compile(r"^[a-z0-9]{24}(\.thumb)?\.jpg$")
@@ -43,48 +46,59 @@ class ActionForm(FlaskForm):
 
 @bp.get("/<int:ticket_id>")
 def show(ticket_id: int):
+    # What the viewer was told of this ticket is read now (and their bell says so).
+    read_on_visit(current_user, ("ticket", ticket_id))
     # Rendered only when something it shows changed for this viewer; else a 304.
-    return private_page(lambda: _show(ticket_id), *_shown_version(ticket_id))
+    # Signed out, the page of one version is everyone's: kept, it is not rendered.
+    return private_page(
+        lambda: _show(ticket_id), *_shown_version(ticket_id), memo=answers()
+    )
+
+
+@lru_cache(maxsize=2)
+def _version_query(signed_in: bool):
+    """The page's version in one read: the ticket's revision (its row, history and
+    photos), and what it shows of other rows, which change without it: the area's
+    name and slug, the filer's name (only on a ticket filed on someone's behalf)
+    and, signed in, the viewer's follow and "me too"."""
+    t = Ticket.__table__.c
+    areas, users = Area.__table__, User.__table__
+    # created_at: a ticket made anew under a deleted one's id starts at revision 0.
+    columns = [t.revision, t.created_at, areas.c.slug, areas.c.name]
+    columns.append(users.c.display_name)
+    if signed_in:
+        for mark in (TicketFollow, TicketSupport):
+            columns.append(
+                exists()
+                .where(mark.ticket_id == t.id, mark.user_id == bindparam("user"))
+                .label(mark.__tablename__)
+            )
+    return (
+        select(*columns)
+        .select_from(Ticket.__table__)
+        .outerjoin(areas, areas.c.id == t.area_id)
+        .outerjoin(users, (users.c.id == t.filed_by_id) & t.on_behalf_of.is_not(None))
+        .where(t.id == bindparam("ticket"))
+    )
 
 
 def _shown_version(ticket_id: int) -> tuple:
-    """Every stored value the ticket page shows, read as rows (a few indexed
-    lookups): any change to the ticket, its history, photos, area or the viewer's
-    marks on it changes the page's ETag.
+    """Every stored value the ticket page shows, as one row: any change to the
+    ticket, its history, photos, area, filer or the viewer's marks on it changes the
+    page's ETag.
 
     :raises NotFound: no such ticket.
     """
-    ticket = db.session.execute(
-        select(Ticket.__table__).where(Ticket.id == ticket_id)
-    ).first()
-    if ticket is None:
+    signed_in = current_user.is_authenticated
+    params = {"ticket": ticket_id}
+    if signed_in:
+        params["user"] = current_user.id
+    # On the session's connection: past the ORM's execution steps, on every view.
+    row = db.session.connection().execute(_version_query(signed_in), params).first()
+    if row is None:
         services.get_ticket(ticket_id)  # raises NotFound with its message
-    version = [tuple(ticket)]
-    for model in (TicketEvent, TicketPhoto):
-        version.append(
-            db.session.execute(
-                select(model.__table__)
-                .where(model.ticket_id == ticket_id)
-                .order_by(model.id)
-            ).all()
-        )
-    if ticket.area_id is not None:
-        version.append(
-            db.session.execute(
-                select(Area.slug, Area.name).where(Area.id == ticket.area_id)
-            ).first()
-        )
-    if ticket.on_behalf_of and ticket.filed_by_id is not None:
-        version.append(
-            db.session.scalar(
-                select(User.display_name).where(User.id == ticket.filed_by_id)
-            )
-        )
-    version.append(services.is_following(current_user, ticket))
-    version.append(services.has_supported(current_user, ticket))
     config = current_app.config
-    version.append((config["CLEANUP_SERVICE_CODES"], config["TILES_URL"]))
-    return tuple(version)
+    return (tuple(row), (config["CLEANUP_SERVICE_CODES"], config["TILES_URL"]))
 
 
 def _show(ticket_id: int):
