@@ -127,6 +127,7 @@ def register_models() -> None:
     import portal.health  # noqa: F401
     import portal.liaisons.models  # noqa: F401
     import portal.map.models  # noqa: F401
+    import portal.map.stamps  # noqa: F401
     import portal.notifications.models  # noqa: F401
     import portal.tickets.app_keys  # noqa: F401
     import portal.tickets.models  # noqa: F401

@@ -308,3 +308,21 @@ def mark_all_read(user, item: tuple[str, int] | None = None) -> int:
         _count_changed(user.id)
     db.session.commit()
     return changed
+
+
+def read_on_visit(user, item: tuple[str, int]) -> int:
+    """Opening an item's page reads what the person was told of it. One indexed
+    look first: a visit with nothing unread writes nothing."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return 0
+    unread = db.session.scalar(
+        select(Notification.id)
+        .where(
+            Notification.recipient_id == user.id,
+            Notification.read_at.is_(None),
+            Notification.item_type == item[0],
+            Notification.item_id == item[1],
+        )
+        .limit(1)
+    )
+    return 0 if unread is None else mark_all_read(user, item)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from portal.areas.services import list_areas
 from portal.auth.views import safe_next_url
+from portal.caching import register_viewer_facet
 from portal.errors import PortalError, ValidationFailed
 from portal.extensions import db
 from portal.notifications import registry, services, watches
@@ -35,6 +36,10 @@ def bell_count() -> int:
             log.warning("the bell's count could not be read", exc_info=True)
             g.bell_count = 0
     return g.bell_count
+
+
+# A page kept by the browser (a 304) must not keep an old count in its bell.
+register_viewer_facet(lambda user: bell_count())
 
 
 def bell_context() -> dict:

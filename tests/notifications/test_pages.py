@@ -205,3 +205,51 @@ def test_watching_and_unwatching_a_place_and_an_area(client, ann, area):
         "/notifications/watches/area", data={"csrf_token": token, "area": "atlantis"}
     )
     assert missing.status_code == 404
+
+
+def _a_ticket(area) -> Ticket:
+    ticket = Ticket(
+        service_code="SBX-PT",
+        service_name="Pothole",
+        lat=39.95,
+        lon=-75.15,
+        area_id=area.id,
+        status="open",
+        description="Deep hole",
+    )
+    db.session.add(ticket)
+    db.session.commit()
+    return ticket
+
+
+def test_a_page_kept_by_the_browser_is_new_when_the_bell_changes(client, ann, area):
+    ticket = _a_ticket(area)
+    first = client.get(f"/tickets/{ticket.id}")
+    assert first.status_code == 200 and first.headers["ETag"]
+    etag = first.headers["ETag"]
+    assert (
+        client.get(f"/tickets/{ticket.id}", headers={"If-None-Match": etag}).status_code
+        == 304
+    )
+    tell(ann, 7, "x")
+    again = client.get(f"/tickets/{ticket.id}", headers={"If-None-Match": etag})
+    assert again.status_code == 200
+    assert bell(again.get_data(as_text=True)).groups()[2] == "1"
+
+
+def test_opening_a_ticket_reads_what_its_reader_was_told_of_it(client, ann, area):
+    ticket, other = _a_ticket(area), _a_ticket(area)
+    for item in (("ticket", ticket.id), ("ticket", other.id)):
+        services.notify(
+            "ticket_status",
+            item=item,
+            recipients=[ann],
+            values={"title": "Pothole", "status": "closed"},
+            change="c1",
+        )
+    db.session.commit()
+    assert services.unread_count(ann) == 2
+    page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert bell(page).groups()[2] == "1"
+    unread = [n.item_id for n in told(ann) if n.read_at is None]
+    assert unread == [other.id]
