@@ -1,5 +1,5 @@
-"""Neighborhood events (cleanups, meetings, socials), RSVPs with a waitlist, the
-tickets a cleanup takes on, and the on-site notices people receive."""
+"""Neighborhood events (cleanups, meetings, socials), RSVPs with a waitlist, and the
+tickets a cleanup takes on."""
 
 from datetime import datetime
 
@@ -75,21 +75,6 @@ class Rsvp(db.Model):
 
     event: Mapped[Event] = relationship(back_populates="rsvps")
     user = relationship("User")
-
-
-class Notice(db.Model):
-    """A message on the site for one person (promoted from a waitlist, reminders)."""
-
-    __tablename__ = "notices"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
-    text: Mapped[str] = mapped_column(String(500))
-    url: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CleanupTicket(db.Model):

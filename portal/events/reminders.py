@@ -1,92 +1,62 @@
-"""Reminders, sent by the worker: REMINDER_HOURS before an event, to everyone
-going, by email (when MAIL_SERVER is set) and on the site; once each.
+"""Reminders, by the worker: REMINDER_HOURS before an event, everyone going is told
+through portal.notifications (on the site, and by email as each person chose);
+once each.
 
-Each reminder is claimed in the database first (``reminded_at``), so two workers
-never both send it; a failed email releases the claim for the next pass.
+Each answer is claimed (``reminded_at``) in the same transaction as its
+notification: two workers never both remind, and a pass that fails leaves neither.
+A new start time releases the claims (events.services.update_event), and the
+notification is named by the start, so a moved event is reminded of again while a
+repeated pass adds nothing.
 """
 
-import logging
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import format_datetime
-from flask_babel import gettext as _
-from flask_mail import Message
 from sqlalchemy import select, update
 
 from portal.dbtypes import utcnow
+from portal.events import hearing
 from portal.events.models import Event, Rsvp
-from portal.events.services import notify
-from portal.extensions import db, mail
-
-log = logging.getLogger(__name__)
+from portal.extensions import db
 
 
-def due(now) -> list[int]:
-    """Going answers to events starting within the reminder window, not reminded."""
+def due(now) -> dict[int, list[int]]:
+    """Going answers to events starting within the reminder window, not reminded:
+    ``{event_id: [rsvp_id, ...]}``."""
     window = timedelta(hours=current_app.config["REMINDER_HOURS"])
-    return list(
-        db.session.scalars(
-            select(Rsvp.id)
-            .join(Event, Event.id == Rsvp.event_id)
-            .where(
-                Rsvp.state == "going",
-                Rsvp.reminded_at.is_(None),
-                Event.status == "scheduled",
-                Event.starts_at > now,
-                Event.starts_at <= now + window,
-            )
+    rows = db.session.execute(
+        select(Rsvp.event_id, Rsvp.id)
+        .join(Event, Event.id == Rsvp.event_id)
+        .where(
+            Rsvp.state == "going",
+            Rsvp.reminded_at.is_(None),
+            Event.status == "scheduled",
+            Event.starts_at > now,
+            Event.starts_at <= now + window,
         )
+        .order_by(Rsvp.event_id, Rsvp.id)
     )
-
-
-def _claim(rsvp_id: int, now) -> bool:
-    claimed = db.session.execute(
-        update(Rsvp)
-        .where(Rsvp.id == rsvp_id, Rsvp.reminded_at.is_(None))
-        .values(reminded_at=now)
-    ).rowcount
-    db.session.commit()
-    return claimed == 1
-
-
-def _email(answer: Rsvp, text: str, link: str) -> None:
-    event = answer.event
-    message = Message(
-        subject=_("Reminder: %(title)s", title=event.title),
-        recipients=[answer.user.email],
-        body=f"{text}\n\n{event.place}\n{link}\n",
-    )
-    mail.send(message)
+    found: dict[int, list[int]] = {}
+    for event_id, rsvp_id in rows:
+        found.setdefault(event_id, []).append(rsvp_id)
+    return found
 
 
 def send_reminders(now=None) -> int:
-    """Send what is due; answers how many were sent."""
+    """Remind whoever is due, one transaction per event; answers how many people
+    were reminded."""
     now = now or utcnow()
-    sent = 0
-    for rsvp_id in due(now):
-        if not _claim(rsvp_id, now):
-            continue  # another worker has it
-        answer = db.session.get(Rsvp, rsvp_id)
-        event = answer.event
-        # The worker runs outside any request: links come from the public address.
-        link = (current_app.config.get("PUBLIC_URL") or "").rstrip("/") + (
-            f"/events/{event.id}"
-        )
-        text = _(
-            "“%(title)s” starts %(when)s.",
-            title=event.title,
-            when=format_datetime(event.starts_at, "medium"),
-        )
-        try:
-            if current_app.config.get("MAIL_SERVER"):
-                _email(answer, text, link)
-        except Exception:  # the SMTP server refused or was away: try again later
-            log.exception("reminder %s could not be mailed", rsvp_id)
-            answer.reminded_at = None
-            db.session.commit()
-            continue
-        notify(answer.user_id, text, f"/events/{event.id}")
+    reminded = 0
+    for event_id, rsvp_ids in due(now).items():
+        # Only the answers still unclaimed now: another worker may have the rest.
+        claimed = db.session.scalars(
+            update(Rsvp)
+            .where(Rsvp.id.in_(rsvp_ids), Rsvp.reminded_at.is_(None))
+            .values(reminded_at=now)
+            .returning(Rsvp.user_id)
+        ).all()
+        if claimed:
+            hearing.starting_soon(db.session.get(Event, event_id), claimed)
         db.session.commit()
-        sent += 1
-    return sent
+        reminded += len(claimed)
+    return reminded

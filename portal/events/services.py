@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
@@ -15,7 +14,8 @@ from portal.areas.services import locate
 from portal.auth.services import has_role
 from portal.dbtypes import utcnow
 from portal.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from portal.events.models import KINDS, Event, Notice, Rsvp
+from portal.events import hearing
+from portal.events.models import KINDS, Event, Rsvp
 from portal.extensions import db
 from portal.forums.services import signed_in
 from portal.geocode import GeocoderUnavailable, get_geocoder
@@ -128,7 +128,9 @@ def _checked(given: EventInput, now: datetime) -> dict:
 
 
 def create_event(user, given: EventInput, tickets=()) -> Event:
-    """Any signed-in resident organizes. :raises ValidationFailed: naming the field."""
+    """Any signed-in resident organizes; who watches the area hears of it.
+
+    :raises ValidationFailed: naming the field."""
     user = signed_in(user)
     fields = _checked(given, utcnow())
     event = Event(
@@ -144,6 +146,7 @@ def create_event(user, given: EventInput, tickets=()) -> Event:
     for link in tickets:
         link.event = event
         db.session.add(link)
+    hearing.created(event)
     db.session.commit()
     return event
 
@@ -170,7 +173,9 @@ def _managed(user, event_id: int) -> Event:
 
 def update_event(user, event_id: int, given: EventInput) -> Event:
     """Change an event; a new time, place or capacity reaches the calendars (its
-    SEQUENCE goes up). :raises Conflict: the event was cancelled or is over."""
+    SEQUENCE goes up), and a new time or place whoever answered.
+
+    :raises Conflict: the event was cancelled or is over."""
     event = _managed(user, event_id)
     if event.status != "scheduled":
         raise Conflict(_("This event is %(status)s.", status=event.status), "event")
@@ -179,42 +184,38 @@ def update_event(user, event_id: int, given: EventInput) -> Event:
         raise ValidationFailed(
             _("%(n)d people are going already.", n=event.going_count), "capacity"
         )
+    time = (fields["starts_at"], fields["ends_at"]) != (event.starts_at, event.ends_at)
+    place = (fields["place"], fields["lat"], fields["lon"]) != (
+        event.place,
+        event.lat,
+        event.lon,
+    )
     for name, value in fields.items():
         setattr(event, name, value)
     event.sequence += 1
     event.updated_at = utcnow()
-    _promote(event)  # more places: the waitlist moves up
+    if time:  # a new start: the reminder is due again, before it
+        db.session.execute(
+            update(Rsvp).where(Rsvp.event_id == event.id).values(reminded_at=None)
+        )
+    if time or place:
+        hearing.moved(event, user, time, place)
+    _promote(event, user)  # more places: the waitlist moves up
     db.session.commit()
     return event
 
 
 def cancel_event(user, event_id: int) -> Event:
+    """Cancel; whoever answered is told. :raises Conflict: cancelled already."""
     event = _managed(user, event_id)
     if event.status == "cancelled":
         raise Conflict(_("This event is cancelled already."), "event")
     event.status = "cancelled"
     event.sequence += 1
     event.updated_at = utcnow()
-    when = format_datetime(event.starts_at, "medium")
-    for rsvp in event.rsvps:
-        if rsvp.state in ("going", "waitlisted"):
-            notify(
-                rsvp.user_id,
-                _(
-                    "“%(title)s” on %(when)s is cancelled.",
-                    title=event.title,
-                    when=when,
-                ),
-                f"/events/{event.id}",
-            )
+    hearing.cancelled(event, user)
     db.session.commit()
     return event
-
-
-def notify(user_id: int, text: str, url: str | None = None) -> Notice:
-    notice = Notice(user_id=user_id, text=text[:500], url=url, created_at=utcnow())
-    db.session.add(notice)
-    return notice
 
 
 def _lock(event_id: int) -> Event:
@@ -229,8 +230,8 @@ def _lock(event_id: int) -> Event:
     return event
 
 
-def _promote(event: Event) -> list[Rsvp]:
-    """Seats free: the first in line go, and are told."""
+def _promote(event: Event, actor) -> list[Rsvp]:
+    """Seats free: the first in line go, and are told (``actor`` freed the seats)."""
     promoted = []
     while event.capacity is None or event.going_count < event.capacity:
         first = db.session.scalar(
@@ -243,12 +244,8 @@ def _promote(event: Event) -> list[Rsvp]:
             break
         first.state, first.updated_at = "going", utcnow()
         event.going_count += 1
-        notify(
-            first.user_id,
-            _("A place freed up: you are going to “%(title)s”.", title=event.title),
-            f"/events/{event.id}",
-        )
         promoted.append(first)
+    hearing.promoted(event, promoted, actor)
     return promoted
 
 
@@ -290,7 +287,7 @@ def rsvp(user, event_id: int, going: bool) -> tuple[Rsvp, list[Rsvp]]:
         answer.state = "not_going"
         if was == "going":
             event.going_count -= 1
-            promoted = _promote(event)
+            promoted = _promote(event, user)
     answer.updated_at = utcnow()
     db.session.commit()
     return answer, promoted

@@ -1,5 +1,5 @@
 """Event pages: the list with filters and a map, organizing, an event with its
-RSVP, the organizer's list (CSV, check-in), calendar files, and notices."""
+RSVP, the organizer's list (CSV, check-in), calendar files, and my events."""
 
 import csv
 import io
@@ -25,7 +25,7 @@ from portal.bounds import whole
 from portal.dbtypes import utcnow
 from portal.errors import PortalError, ValidationFailed
 from portal.events import calendar, cleanups, notify, services
-from portal.events.models import KINDS, Event, Notice, Rsvp
+from portal.events.models import KINDS, Event, Rsvp
 from portal.extensions import db
 from portal.i18n import city_datetime, city_time, city_zone
 from portal.liaisons.batches import safe_cell
@@ -313,26 +313,19 @@ def user_ics(token: str):
     return _ics(list(listed), _("My neighborhood events"), "my-events.ics")
 
 
-@bp.get("/notices")
+@bp.get("/events/mine")
 @login_required
-def notices():
-    rows = list(
-        db.session.scalars(
-            select(Notice)
-            .where(Notice.user_id == current_user.id)
-            .order_by(Notice.id.desc())
-            .limit(100)
-        )
-    )
-    page = render_template(
-        "events/notices.html",
-        notices=rows,
+def mine():
+    return render_template(
+        "events/mine.html",
         feed=url_for(
             ".user_ics", token=calendar.feed_token(current_user), _external=True
         ),
         answers=services.my_answers(current_user),
     )
-    for notice in rows:  # shown now, so read
-        notice.read_at = notice.read_at or utcnow()
-    db.session.commit()
-    return page
+
+
+@bp.get("/notices")
+def notices():
+    # Notices became notifications (migration 0015): old links and bookmarks follow.
+    return redirect(url_for("notifications.index"), 301)

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from portal.apiv1 import SECURITY, Id, Text, Whole
 from portal.areas import services as areas
-from portal.forums import flags, limits, notify, services, visibility
+from portal.forums import flags, limits, notify, services, visibility, watching
 from portal.forums.models import FLAG_REASONS, Post, Thread
 
 blp = Blueprint("forums_api", __name__, description="Neighborhood forums.")
@@ -81,6 +81,19 @@ class NewPost(ma.Schema):
             "description": "Id of a post of this thread to quote: only one every "
             "reader of the thread may read (422 naming quote otherwise)."
         },
+    )
+
+
+class ThreadWatchBody(ma.Schema):
+    watch = ma.fields.Boolean(
+        load_default=True, metadata={"description": "false: stop watching."}
+    )
+
+
+class ThreadWatchState(ma.Schema):
+    thread = Id()
+    watching = ma.fields.Boolean(
+        metadata={"description": "The caller hears of every reply."}
     )
 
 
@@ -204,6 +217,20 @@ def create_post(body, thread_id):
     if not post.held:
         notify.post_created(post)
     return post_view(post)
+
+
+@blp.post("/threads/<int:thread_id>/watch")
+@blp.arguments(ThreadWatchBody)
+@blp.response(200, ThreadWatchState)
+@blp.alt_response(404, response="DEFAULT_ERROR", description="No such thread.")
+@blp.doc(security=SECURITY)
+@login_required
+def watch_thread(body, thread_id):
+    """Watch a thread (hear of every reply), or stop with `watch: false`. Who
+    starts a thread or replies watches it already; a ticket's thread is watched by
+    following its ticket (the same as `POST /tickets/{id}/follow`)."""
+    thread = watching.set_watching(current_user, thread_id, body["watch"])
+    return {"thread": thread.id, "watching": watching.is_watching(current_user, thread)}
 
 
 @blp.post("/posts/<int:post_id>/flags")

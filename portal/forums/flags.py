@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.dbtypes import utcnow
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.extensions import db
+from portal.forums import hearing
 from portal.forums.models import FLAG_REASONS, Post, PostFlag
 from portal.forums.services import signed_in, visible_thread
 from portal.forums.visibility import may_read_post
@@ -65,5 +66,6 @@ def flag_post(user, post_id: int, reason: str, text: str = "") -> tuple[Post, bo
         post.hidden_at, post.held = utcnow(), True
         post.hidden_reason = _("Held for review after reports from neighbors.")
         held_now = True
+        hearing.held_by_flags(post)
     db.session.commit()
     return post, held_now

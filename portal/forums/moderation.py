@@ -20,6 +20,7 @@ from portal.bounds import storable_moment
 from portal.dbtypes import utcnow
 from portal.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from portal.extensions import db
+from portal.forums import hearing
 from portal.forums.flags import open_flags
 from portal.forums.models import ModerationEntry, Post, PostFlag, Thread
 from portal.forums.services import signed_in
@@ -152,6 +153,7 @@ def moderate_thread(
     entry = _log(
         user, action, "thread", thread.id, thread.area_id, reason, before, after
     )
+    hearing.decided(entry, thread)
     db.session.commit()
     return Outcome(thread, entry, ["thread_changed"])
 
@@ -259,6 +261,7 @@ def moderate_posts(user, post_ids: list[int], action: str, reason: str = ""):
             before,
             post_state(post),
         )
+        hearing.decided(entry, post)
         outcomes.append(Outcome(post, entry, announce))
     db.session.commit()
     return outcomes
@@ -335,6 +338,7 @@ def moderate_user(
     entry = _log(
         actor, action, "user", target.id, None, reason, before, user_state(target)
     )
+    hearing.decided(entry, target)
     db.session.commit()
     if action == "suspend":
         end_all_sessions(target)

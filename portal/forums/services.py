@@ -15,6 +15,7 @@ from portal.bounds import MAX_WHOLE
 from portal.dbtypes import utcnow
 from portal.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from portal.extensions import db
+from portal.forums import hearing, mentions
 from portal.forums.models import Post, PostRevision, Thread
 from portal.forums.visibility import (
     can_moderate,
@@ -23,6 +24,7 @@ from portal.forums.visibility import (
     may_see_thread,
     visible_threads,
 )
+from portal.forums.watching import watch_by_default
 from portal.sanitize import render_markdown
 
 TITLE_MAX = 200
@@ -183,12 +185,18 @@ def _add_post(thread: Thread, author, source: str, kind: str = "user") -> Post:
 
 
 def create_thread(user, area: Area, title: str, body: str) -> Thread:
-    """:raises PermissionDenied: not signed in. :raises ValidationFailed: naming
-    title or body."""
+    """Start a thread, watched by its author; whoever its first post mentions is told.
+
+    :raises PermissionDenied: not signed in. :raises ValidationFailed: naming title
+        or body (a mention of nobody too)."""
     user = may_post(user)
-    thread = Thread(area=area, author=user, title=_title(title), post_count=0)
+    title, source = _title(title), _body(body)
+    named = mentions.resolve(source)
+    thread = Thread(area=area, author=user, title=title, post_count=0)
     db.session.add(thread)
-    _add_post(thread, user, _body(body))
+    post = _add_post(thread, user, source)
+    watch_by_default(user.id, thread)
+    hearing.post_written(post, mentioned=named)
     db.session.commit()
     return thread
 
@@ -220,18 +228,26 @@ def quotable_post(user, thread: Thread, post_id: int) -> Post:
 
 
 def reply(user, thread_id: int, body: str, quote_id: int | None = None) -> Post:
-    """:raises Conflict: the thread is locked. :raises NotFound: no such thread.
-    :raises ValidationFailed: naming body, or quote (see :func:`quotable_post`)."""
+    """Reply; its author watches the thread from now on, and its watchers, the quoted
+    post's author and whoever it mentions are told.
+
+    :raises Conflict: the thread is locked. :raises NotFound: no such thread.
+    :raises ValidationFailed: naming body (a mention of nobody too), or quote (see
+        :func:`quotable_post`)."""
     user = may_post(user)
     thread = visible_thread(user, thread_id)
     if thread.deleted_at is not None:
         raise NotFound(_("There is no thread %(id)s.", id=thread_id), "thread")
     if thread.locked and not can_moderate(user, thread.area):
         raise Conflict(_("This thread is locked."), "thread")
-    source = _body(body)
+    source, quoted = _body(body), None
     if quote_id is not None:
-        source = _body(quote(quotable_post(user, thread, quote_id)) + source)
+        quoted = quotable_post(user, thread, quote_id)
+        source = _body(quote(quoted) + source)
+    named = mentions.resolve(source, thread)
     post = _add_post(thread, user, source)
+    watch_by_default(user.id, thread)
+    hearing.post_written(post, quoted, named)
     db.session.commit()
     return post
 
@@ -274,6 +290,7 @@ def edit_post(user, post_id: int, body: str, title: str | None = None) -> Post:
     new_title = _title(title) if title is not None and is_first else None
     if source == post.source and new_title in (None, thread.title):
         return post
+    named = mentions.resolve(source, thread)
     post.revisions.append(
         PostRevision(
             editor=user,
@@ -287,6 +304,7 @@ def edit_post(user, post_id: int, body: str, title: str | None = None) -> Post:
     post.source, post.html, post.edited_at = source, render_markdown(source), utcnow()
     if new_title:
         thread.title = new_title
+    hearing.mentions_added(post, named)
     db.session.commit()
     return post
 

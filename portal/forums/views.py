@@ -6,9 +6,9 @@ from flask_login import current_user, login_required
 
 from portal.areas import services as areas
 from portal.bounds import whole
-from portal.errors import PortalError, ValidationFailed
+from portal.errors import NotFound, PortalError, ValidationFailed
 from portal.extensions import db
-from portal.forums import flags, limits, notify, services
+from portal.forums import flags, limits, notify, services, watching
 from portal.forums.models import Post
 from portal.forums.visibility import Viewer
 from portal.pageforms import CsrfForm, flash_refusal
@@ -85,7 +85,7 @@ def thread(thread_id: int, errors=None, status=200):
             status = error.status if status == 200 else status
     if "quote" in errors:
         quoting = None
-    return render_template(
+    html = render_template(
         "forums/thread.html",
         thread=thread,
         page=page,
@@ -96,8 +96,11 @@ def thread(thread_id: int, errors=None, status=200):
         moderator=services.can_moderate(current_user, thread.area),
         move_targets=_move_targets(thread),
         following=bool(thread.ticket) and is_following(current_user, thread.ticket),
+        watching=watching.is_watching(current_user, thread),
         quoting=quoting,
-    ), status
+    )
+    watching.thread_seen(current_user, thread)  # after: the commit expires the rows
+    return html, status
 
 
 @bp.post("/threads/<int:thread_id>")
@@ -117,6 +120,30 @@ def reply(thread_id: int):
     if not post.held:
         notify.post_created(post)
     return redirect(post_url(post))
+
+
+@bp.post("/threads/<int:thread_id>/watch")
+@login_required
+def watch(thread_id: int):
+    """Watch (hear of every reply) or, with ``action=unwatch``, stop."""
+    wanted = request.form.get("action") != "unwatch"
+    watching.set_watching(current_user, thread_id, wanted)
+    flash(
+        _("You watch this thread: you will hear of its replies.")
+        if wanted
+        else _("You no longer watch this thread.")
+    )
+    return redirect(url_for(".thread", thread_id=thread_id))
+
+
+@bp.get("/posts/<int:post_id>")
+def post(post_id: int):
+    """Where a notification leads: the post on its page of the thread."""
+    found = db.session.get(Post, post_id)
+    if found is None:
+        raise NotFound(_("There is no post %(id)s.", id=post_id), "post")
+    services.visible_thread(current_user, found.thread_id)
+    return redirect(post_url(found))
 
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])

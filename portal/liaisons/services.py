@@ -14,6 +14,7 @@ from portal.errors import NotFound, PermissionDenied, ValidationFailed
 from portal.extensions import db
 from portal.forums.services import signed_in
 from portal.liaisons import drafts as draft_rules
+from portal.liaisons import hearing
 from portal.liaisons.models import Batch, BatchRow, Draft, Meeting
 from portal.sanitize import render_markdown
 from portal.tickets.filing import MAX_DESCRIPTION, active_service
@@ -72,7 +73,9 @@ def _agenda(items) -> list[str]:
 
 
 def create_meeting(user, area: Area, title, starts_at, place, agenda) -> Meeting:
-    """:raises PermissionDenied: not a captain or liaison of the area.
+    """Plan a meeting; who watches the area hears of it.
+
+    :raises PermissionDenied: not a captain or liaison of the area.
     :raises ValidationFailed: naming title, starts_at, place or agenda."""
     user = require_organizer(user, area)
     title = _text(title, "title", TITLE_MAX, _("Name the meeting."))
@@ -90,6 +93,7 @@ def create_meeting(user, area: Area, title, starts_at, place, agenda) -> Meeting
         agenda=_agenda(agenda),
     )
     db.session.add(meeting)
+    hearing.meeting_created(meeting)
     db.session.commit()
     return meeting
 
@@ -102,7 +106,8 @@ def get_meeting(meeting_id: int) -> Meeting:
 
 
 def publish_minutes(user, meeting_id: int, minutes: str, attendees) -> Meeting:
-    """Minutes (Markdown, sanitized) and how many came; publishing again replaces."""
+    """Minutes (Markdown, sanitized) and how many came; publishing again replaces.
+    Who watches the area hears of the first publication."""
     meeting = get_meeting(meeting_id)
     require_organizer(user, meeting.area)
     minutes = (minutes or "").strip()
@@ -118,6 +123,7 @@ def publish_minutes(user, meeting_id: int, minutes: str, attendees) -> Meeting:
     meeting.minutes_html = render_markdown(minutes)
     meeting.attendees = attendees
     meeting.minutes_published_at = utcnow()
+    hearing.minutes_published(meeting, user)
     db.session.commit()
     return meeting
 

@@ -1,6 +1,6 @@
 """Events: organizing with field errors, RSVPs with capacity and a waitlist (exact
-under fifty concurrent answers), promotion with a notice, calendars, reminders
-mailed once to a real local SMTP server, and cleanups reporting on their tickets."""
+under fifty concurrent answers), promotion with a notification, calendars, reminders
+told once (and marked to be mailed), and cleanups reporting on their tickets."""
 
 import io
 import threading
@@ -18,11 +18,13 @@ from portal.auth.services import create_token
 from portal.demo.geography import demo_areas
 from portal.errors import Conflict, ValidationFailed
 from portal.events import calendar, cleanups, reminders, services
-from portal.events.models import Event, Notice, Rsvp
-from portal.extensions import db, mail
+from portal.events.models import Event, Rsvp
+from portal.extensions import db
 from portal.forums.models import Post, Thread
+from portal.notifications.models import Notification
+from portal.notifications.services import text_of
 from portal.tickets.models import Ticket
-from tests.mailbox import inbox  # noqa: F401
+from tests.notifications.conftest import told
 
 FISHTOWN = (39.9730, -75.1290)
 
@@ -136,8 +138,9 @@ def test_capacity_waitlist_and_promotion_with_a_notice(client, areas, make_user)
     assert [r.user_id for r in promoted] == [people[2].id]
     db.session.refresh(event)
     assert event.going_count == 2
-    [notice] = db.session.scalars(select(Notice).where(Notice.user_id == people[2].id))
-    assert "you are going" in notice.text
+    [notice] = told(people[2])
+    assert notice.kind == "event_promoted"
+    assert "you are going to Block party" in text_of(notice)
     for other in ({"going": True, "user": people[1].id}, {"going": "perhaps"}):
         refused = client.post(
             f"/api/v1/events/{event.id}/rsvp", json=other, headers=headers(people[0])
@@ -150,7 +153,8 @@ def test_capacity_waitlist_and_promotion_with_a_notice(client, areas, make_user)
         headers=headers(people[0]),
     )
     assert cancelled.status_code == 409
-    assert db.session.scalar(select(func.count()).select_from(Notice)) == 1 + 3
+    # The promotion, then the cancellation to the three who still answered.
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 1 + 3
 
 
 def test_fifty_concurrent_rsvps_on_twenty_seats(app, areas, make_user):
@@ -221,14 +225,7 @@ def test_calendars_parse_and_follow_changes(client, areas, make_user):
     assert client.get("/events/feeds/forged.ics").status_code == 404
 
 
-def test_a_reminder_arrives_once(app, areas, make_user, inbox):  # noqa: F811
-    app.config.update(
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=inbox.port,
-        MAIL_DEFAULT_SENDER="events@example.org",
-        PUBLIC_URL="https://portal.example.org",
-    )
-    mail.init_app(app)  # Flask-Mail reads its settings when bound
+def test_a_reminder_arrives_once(app, areas, make_user):
     organizer = make_user(email="org@example.org")
     soon = make_event(organizer, starts_at=at(10), ends_at=at(12))
     later = make_event(organizer, starts_at=at(60), ends_at=at(62))
@@ -237,12 +234,11 @@ def test_a_reminder_arrives_once(app, areas, make_user, inbox):  # noqa: F811
     services.rsvp(person, later.id, True)
     assert reminders.send_reminders() == 1  # as the worker runs it: no request
     assert reminders.send_reminders() == 0  # once
-    [message] = inbox.messages
-    assert message.rcpt_tos == ["goer@example.org"]
-    assert b"Block party" in message.content
-    assert f"https://portal.example.org/events/{soon.id}".encode() in message.content
-    notices = db.session.scalars(select(Notice).where(Notice.user_id == person.id))
-    assert len(list(notices)) == 1
+    [reminder] = told(person)
+    assert (reminder.kind, reminder.item_id) == ("event_soon", soon.id)
+    # Mailed at once by the notifications' sender, as the events group is by default.
+    assert reminder.in_app and reminder.email_now
+    assert "Block party" in text_of(reminder)
 
 
 def jpeg() -> bytes:
@@ -348,12 +344,18 @@ def test_the_organizers_pages(client, auth, areas, make_user):
     assert cancelled.status_code == 302
     auth.logout()
     auth.login("goer@example.org")
-    notices = client.get("/notices").data.decode()
-    assert "Town hall" in notices and "is cancelled" in notices
+    old_page = client.get("/notices")
+    assert old_page.status_code == 301
+    assert old_page.headers["Location"].endswith("/notifications")
+    told_page = client.get("/notifications").data.decode()
+    assert "Town hall changed: now" in told_page
+    assert "Town hall is cancelled." in told_page
+    mine = client.get("/events/mine").data.decode()
+    assert "Town hall" in mine and "/events/feeds/" in mine
     assert client.get(f"/events/{event.id}/attendees.csv").status_code == 403
     refused = client.post(
         f"/events/{event.id}/cancel",
-        data={"csrf_token": csrf_token(client, "/notices")},
+        data={"csrf_token": csrf_token(client, "/events/mine")},
     )
     assert refused.status_code == 403
 
