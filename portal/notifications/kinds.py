@@ -128,7 +128,7 @@ for _code, _group, _words in (
     ("event_changed", "events", _l("%(title)s changed: %(what)s")),
     ("event_cancelled", "events", _l("%(title)s is cancelled.")),
     ("event_promoted", "events", _l("A place opened up: you are going to %(title)s.")),
-    ("event_soon", "events", _l("%(title)s starts in 24 hours.")),
+    ("event_soon", "events", _l("%(title)s starts %(when)s.")),
     ("batch_finished", "account", _l("Your batch %(title)s is done: %(counts)s")),
     (
         "moderation_decision",

@@ -102,7 +102,10 @@ def _change_notices(told: list) -> list[Notice]:
     notices = []
     for ticket, event, change in told:
         item, about = ("ticket", ticket.id), _about(ticket)
+        # A batch's filer hears of the whole batch once (liaisons), not per row.
         filer = [ticket.filed_by_id] if ticket.filed_by_id else []
+        if ticket.channel == "batch":
+            filer = []
         if event.kind == "status":
             if event.old_status is None:
                 continue  # new here: the watchers of its place hear of it

@@ -209,5 +209,5 @@ def test_event_pages_have_no_violations(audit, world, make_user):
         ),
     )
     assert audit(f"/events/{event.id}", email="amy@example.org") == []
-    for path in ("/events/", "/events/new", "/notices"):
+    for path in ("/events/", "/events/new", "/events/mine"):
         assert audit(path) == [], path

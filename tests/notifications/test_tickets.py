@@ -238,3 +238,20 @@ def test_an_update_older_than_the_ticket_tells_nobody(api, sandbox_server, neigh
     assert apply_update(stale, "push") is None
     db.session.commit()
     assert told(neighbors[0]) == []
+
+
+def test_a_batch_filer_hears_of_the_batch_not_of_each_row(
+    api, sandbox_server, neighbors
+):
+    ann = neighbors[0]
+    for n in range(3):
+        queue_ticket(
+            "SBX-DA",
+            lat=CENTER[0],
+            lon=CENTER[1],
+            description=f"fox {n}",
+            filed_by=ann,
+            channel="batch",
+        )
+    send_due(api)
+    assert [r.kind for r in told(ann) if r.kind.startswith("ticket_")] == []
