@@ -16,12 +16,11 @@ from tests.browser import conftest as browsers
 from tests.browser.test_accessibility import AXE, RULES
 from tests.notifications.conftest import told
 
-# The browser tests' Chromium and live portal on loopback.
-browser, live_server, signed_in = (
-    browsers.browser,
-    browsers.live_server,
-    browsers.signed_in,
-)
+
+@pytest.fixture
+def area(make_area):
+    return make_area("Old City", (-75.20, 39.90, -75.10, 40.00))
+
 
 # Notes, in the page's own clock, when its bell first shows a count (the test's
 # round trips, which a busy machine slows, stay out of what is measured).
