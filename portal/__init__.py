@@ -150,6 +150,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.map.views import bp as map_bp
     from portal.notifications.views import bp as notifications_bp
     from portal.tickets.admin_views import bp as city_admin_bp
+    from portal.tickets.feeds import register as ticket_feeds
     from portal.tickets.open311 import bp as open311_bp
     from portal.tickets.services import event_recorded
     from portal.tickets.views import bp as tickets_bp
@@ -169,6 +170,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     init_health(app)
     event_recorded.connect(on_ticket_event)
+    ticket_feeds()
     init_api(app)
 
 
@@ -181,10 +183,14 @@ def register_sandbox(app: Flask) -> None:
 def register_duties(app: Flask) -> None:
     # Each domain adds what the worker does for it (the sandbox city adds its own).
     from portal.events.duties import register as events_duties
+    from portal.notifications.digests import register as digest_duty
+    from portal.notifications.email import register as mail_duty
     from portal.tickets.duties import register as tickets_duties
 
     tickets_duties(app)
     events_duties(app)
+    mail_duty(app)
+    digest_duty(app)
 
 
 def register_sockets(app: Flask) -> None:

@@ -42,4 +42,28 @@ mark an item's notifications read when its page is opened); ``settings.settings_
 ``settings.save_settings``, ``settings.channels_of(ids)``. Each row records the
 channels it goes to (``in_app``, ``email_now``, ``digest``) from the recipient's
 settings when written: the email and digest senders read those.
+
+Delivering, by the worker (two duties, on only with MAIL_SERVER set; without one,
+the demo's case, the site tells everything and nothing is mailed):
+
+- ``email.send_due(now)`` ("notification-mail", every NOTIFICATIONS_MAIL_INTERVAL):
+  each ``email_now`` row once, after its commit; one person's rows of a pass in one
+  mail. At most once per notification: claimed rows are committed as handed before
+  SMTP's DATA, so a crash before that is retried once the claim expires and one
+  after it is ``unsure``, never resent. Refusals back off and retry; a 5xx gives
+  up. Rows read on the site first, or older than a day, are not mailed.
+- ``digests.send_digests(now)`` ("notification-digests"): daily or weekly at the
+  person's hour in CITY_TIMEZONE, unread ``digest`` rows written before that hour,
+  grouped by item, newest first (the first 20 items; the rest counted). Each
+  period once: a ``digest_runs`` row unique per (person, period) is claimed with
+  its rows in one transaction, handed, then marked sent; the same guarantee as
+  email. Empty digests are never sent.
+- Both in the person's language (``DigestSchedule.language``: the one they saved
+  their settings in, else the default) and the city's zone, multipart, with
+  RFC 8058 one-click unsubscribe (unsubscribe.py: a signed, non-expiring link that
+  turns that mail's channel off for its groups, or all email, signed out).
+- Feeds (feeds.py): Atom per area (``/notifications/feeds/areas/<slug>.atom``,
+  public) and per person's watched places (``/notifications/feeds/<token>.atom``
+  and ``…/<token>/places/<watch_id>.atom``, private; the token is reset on the
+  watches page). Domains add entries with ``feeds.register_feed_source``.
 """

@@ -3,6 +3,8 @@ goes; defaults for whoever has not chosen."""
 
 from collections.abc import Iterable
 
+from flask import current_app, has_request_context
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -72,8 +74,17 @@ def _whole_in(value, low: int, high: int, name: str) -> int:
     return number
 
 
+def _language() -> str | None:
+    """The language the settings are saved in: their mails are written in it."""
+    if not has_request_context():
+        return None
+    language = str(get_locale() or "")
+    return language if language in current_app.config["LANGUAGES"] else None
+
+
 def save_settings(user, groups: dict | None = None, digest: dict | None = None):
-    """Store the user's choices; groups or channels not given keep theirs.
+    """Store the user's choices; groups or channels not given keep theirs. Mail
+    is written in the language of the request that saves them.
 
     :param groups: ``{group: {channel: bool}}``.
     :param digest: ``{"frequency": "daily"|"weekly", "hour": 0-23, "weekday": 0-6}``.
@@ -125,6 +136,7 @@ def save_settings(user, groups: dict | None = None, digest: dict | None = None):
     row = db.session.get(DigestSchedule, user.id) or DigestSchedule(user_id=user.id)
     row.frequency, row.hour = schedule["frequency"], schedule["hour"]
     row.weekday = schedule["weekday"]
+    row.language = _language() or row.language
     db.session.add(row)
     db.session.commit()
     return settings_of(user)

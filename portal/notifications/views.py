@@ -1,20 +1,32 @@
 """Notification pages: the list grouped by item, marking read, settings per group
-and channel, and the places a person watches; the bell's count for every page."""
+and channel, and the places a person watches; the bell's count for every page;
+unsubscribing from a mail's link, and the Atom feeds."""
 
 import logging
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.exc import SQLAlchemyError
+from wtforms.validators import ValidationError
 
-from portal.areas.services import list_areas
+from portal.areas.services import get_area, list_areas
 from portal.auth.views import safe_next_url
-from portal.caching import register_viewer_facet
+from portal.caching import public_conditional, register_viewer_facet
 from portal.errors import PortalError, ValidationFailed
-from portal.extensions import db
-from portal.notifications import registry, services, watches
+from portal.extensions import csrf, db
+from portal.notifications import feeds, registry, services, unsubscribe, watches
 from portal.notifications import settings as preferences
 from portal.notifications.kinds import CHANNELS, GROUPS
 from portal.pageforms import CsrfForm, flash_refusal
@@ -124,6 +136,7 @@ def settings():
 
 def _watches_page(errors=None, values=None, status=200):
     mine = watches.watches_of(current_user)
+    token = feeds.feed_token(current_user)
     return render_template(
         "notifications/watches.html",
         areas=list_areas(),
@@ -133,6 +146,11 @@ def _watches_page(errors=None, values=None, status=200):
         items=[w for w in mine if w.kind in watches.ITEM_KINDS],
         link_for=registry.link_for,
         radius=(watches.RADIUS_MIN, watches.RADIUS_MAX),
+        feed_url=feeds.absolute(url_for(".my_feed", token=token)),
+        place_feed_url=lambda watch_id: feeds.absolute(
+            url_for(".place_feed", token=token, watch_id=watch_id)
+        ),
+        area_feed_url=lambda slug: feeds.absolute(url_for(".area_feed", slug=slug)),
         errors=errors or {},
         values=values or {},
         form=CsrfForm(),
@@ -190,4 +208,87 @@ def remove_watch(watch_id: int):
         flash_refusal(error)
     else:
         flash(_("Removed."))
+    return redirect(url_for(".watch_list"))
+
+
+# --- unsubscribing from a mail's link (RFC 8058) ---
+
+
+def _unsubscribe_page(found, token: str, done: str | None = None):
+    return render_template(
+        "notifications/unsubscribe.html",
+        found=found,
+        token=token,
+        kinds=unsubscribe.describe(found),
+        done=done,
+        form=CsrfForm(),
+    )
+
+
+# Exempt from the site-wide check: a mail program's one-click POST (RFC 8058) has
+# no session and no form token, only the signed link. The page's own buttons are
+# checked below like any form.
+@csrf.exempt
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe_link(token: str):
+    found = unsubscribe.read(token)
+    if request.method == "GET":
+        # Mail scanners open links: a GET only asks.
+        return _unsubscribe_page(found, token)
+    one_click = request.form.get("List-Unsubscribe") == "One-Click"
+    if not one_click:
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError as error:
+            raise CSRFError(str(error)) from None
+    everything = not one_click and request.form.get("scope") == "all"
+    unsubscribe.unsubscribe(found, everything=everything)
+    if one_click:
+        return Response(_("You are unsubscribed."), mimetype="text/plain")
+    return _unsubscribe_page(found, token, done="all" if everything else "these")
+
+
+# --- Atom feeds ---
+
+
+def _atom(body: bytes) -> Response:
+    return Response(body, mimetype="application/atom+xml")
+
+
+@bp.get("/feeds/areas/<slug>.atom")
+def area_feed(slug: str):
+    area = get_area(slug)
+    feed = feeds.area_feed(area, request.path, url_for("areas.show", slug=area.slug))
+    response = _atom(feeds.atom(feed))
+    response.vary.add("Accept-Language")  # its words are in the reader's language
+    return public_conditional(response)
+
+
+def _private_feed(token: str, watch_id: int | None):
+    user = feeds.user_for_token(token)
+    feed = feeds.place_feed(user, watch_id, request.path, url_for(".watch_list"))
+    response = _atom(feeds.atom(feed))
+    # Only the reader who holds the address may keep it; it asks again each time.
+    response.cache_control.private = True
+    response.cache_control.no_cache = True
+    response.headers["X-Robots-Tag"] = "noindex"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@bp.get("/feeds/<token>.atom")
+def my_feed(token: str):
+    return _private_feed(token, None)
+
+
+@bp.get("/feeds/<token>/places/<int:watch_id>.atom")
+def place_feed(token: str, watch_id: int):
+    return _private_feed(token, watch_id)
+
+
+@bp.post("/feeds/reset")
+@login_required
+def reset_feed():
+    feeds.reset_feed_token(current_user)
+    flash(_("Your feed addresses are new: the old ones no longer work."))
     return redirect(url_for(".watch_list"))
