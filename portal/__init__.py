@@ -39,6 +39,7 @@ def create_app(overrides=None) -> Flask:
     register_commands(app)
     register_error_handlers(app)
     register_template_context(app)
+    register_proxies(app)
     return app
 
 
@@ -75,6 +76,15 @@ def _instance_secret(app: Flask) -> str:
             handle.write(secrets.token_hex(32))
         app.logger.warning("PORTAL_SECRET_KEY is not set: generated one into %s", path)
     return path.read_text().strip()
+
+
+def register_proxies(app: Flask) -> None:
+    from portal.security import trust_proxies
+
+    # Last, so it wraps every other layer: Socket.IO's and the sandbox's middleware
+    # then see the resident's address too, not the proxy's (else all anonymous
+    # sockets would share one rate-limit budget).
+    trust_proxies(app)
 
 
 def register_logging(app: Flask) -> None:

@@ -83,7 +83,6 @@ def trust_proxies(app: Flask) -> None:
 
 
 def init_security(app: Flask) -> None:
-    trust_proxies(app)
     app.before_request(refuse_invalid_text)
     app.json_provider_class = SafeJSONProvider
     app.json = SafeJSONProvider(app)

@@ -153,7 +153,9 @@ def stop_processes(processes: list[WebProcess]) -> None:
 def web(database_url, redis_server, tmp_path_factory):
     """Two web processes, A and B, on the run's database and Redis."""
     folder = tmp_path_factory.mktemp("web")
-    config = web_config(database_url, redis_server.url, folder)
+    # Behind one proxy, as production runs: what sends no X-Forwarded-For keeps its
+    # own address.
+    config = web_config(database_url, redis_server.url, folder, PROXY_HOPS=1)
     processes = start_processes(config, folder, redis_server)
     yield processes
     stop_processes(processes)

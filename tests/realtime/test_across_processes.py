@@ -152,6 +152,20 @@ def test_socket_event_limits_hold_across_processes(
         assert refused["code"] == "rate_limited"
 
 
+def test_behind_the_proxy_each_visitors_sockets_count_alone(web, sockets, fresh_limits):
+    # The proxy's layer must wrap Socket.IO's: else every signed-out socket has the
+    # proxy's address, and one chatty visitor silences all the others.
+    a, _b = web
+    chatty, quiet = (
+        sockets(a.url, headers={"X-Forwarded-For": address})
+        for address in ("203.0.113.9", "198.51.100.4")
+    )
+    for _n in range(8):  # SOCKET_EVENT_LIMIT of the web processes: 8 per minute
+        assert chatty.call("whoami") == {"user": None}
+    assert chatty.call("whoami") is None
+    assert quiet.call("whoami") == {"user": None}
+
+
 def test_a_thread_unlisted_on_one_process_leaves_readers_on_the_other(
     app, web, make_user, make_area, visitors, sockets
 ):
